@@ -1,0 +1,121 @@
+// The protocol-neutral request and response a handler sees. The same handler serves HTTP/1.1
+// and (later) HTTP/2: nothing here depends on the wire protocol.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace portico {
+
+namespace detail {
+class exchange;
+}
+class response;
+
+/// A request header field. Views into the connection's buffer: valid while the request is.
+struct header_view {
+  std::string_view name;   ///< as sent; compare with iequals()
+  std::string_view value;  ///< without surrounding whitespace
+};
+
+/// ASCII case-insensitive equality (field names, tokens).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+/// Decodes %XX escapes. Returns false (and leaves `out` unspecified) on a malformed escape or
+/// an encoded NUL. '+' is left as is (it is a space only in form bodies).
+bool percent_decode(std::string_view in, std::string& out);
+
+/// A request. Every view it returns stays valid until the response has ended (and while a
+/// `response` copy refers to it).
+class request {
+ public:
+  std::string_view method() const noexcept;
+  /// The request-target as sent (origin-form "/a/b?x=1", or absolute-form).
+  std::string_view target() const noexcept;
+  /// The path of the target, still percent-encoded ("/a%20b").
+  std::string_view path() const noexcept;
+  /// The query without '?' (empty when none).
+  std::string_view query() const noexcept;
+  /// 10 for HTTP/1.0, 11 for HTTP/1.1, 20 for HTTP/2.
+  int version() const noexcept;
+  /// The first field named `name` (case-insensitive); empty when absent.
+  std::string_view header(std::string_view name) const noexcept;
+  std::span<const header_view> headers() const noexcept;
+  /// The whole request body (requests are dispatched once their body is complete).
+  std::string_view body() const noexcept;
+  /// A path parameter of the matched route ("/users/:id" → param("id")), still
+  /// percent-encoded; empty when absent. For a trailing "*" the rest of the path is param("*").
+  std::string_view param(std::string_view name) const noexcept;
+  /// The peer's IP address ("127.0.0.1", "::1").
+  std::string_view remote_ip() const noexcept;
+
+ private:
+  friend class detail::exchange;
+  explicit request(detail::exchange* x) noexcept : x_(x) {}
+  detail::exchange* x_;
+};
+
+/// A handle on the response to one request. Copyable: keep a copy to answer later (an
+/// asynchronous handler) from the same worker thread; every call must be made on that thread
+/// (use post() from elsewhere). Calls after the connection went away do nothing (see aborted()).
+class response {
+ public:
+  response(const response& o) noexcept;
+  response& operator=(const response& o) noexcept;
+  ~response();
+
+  /// Sets the status code (default 200). Only before the response started.
+  response& status(int code);
+  /// Adds a header field. Names are sent as given (HTTP/1.1) and lowercased on HTTP/2.
+  /// Content-Length, Transfer-Encoding, Connection and Date are managed by the server.
+  response& header(std::string_view name, std::string_view value);
+
+  /// Sends the whole response with this body (Content-Length framing) and ends it.
+  void send(std::string body);
+  /// Same, for a body that lives at least until the response ends (a literal, a global).
+  void send_static(std::string_view body);
+  /// Sends an open file's bytes [offset, offset+length) as the body and ends the response; the
+  /// response owns and closes `fd`. Cleartext HTTP/1.1 sends it with sendfile(2).
+  void send_file(int fd, std::uint64_t offset, std::uint64_t length);
+
+  /// Streaming: sends `data` as the next piece of the body (chunked on HTTP/1.1 unless a
+  /// Content-Length header was set). Returns false when more than the high-water mark is
+  /// buffered: wait for on_drain() before writing more. Past the hard limit the response is
+  /// aborted and the connection reset.
+  bool write(std::string_view data);
+  /// Ends a streamed response (sends the last chunk).
+  void end();
+  /// Called once buffered bytes fall below the high-water mark after write() returned false.
+  void on_drain(std::function<void()> fn);
+  /// Called if the connection is lost before the response ended.
+  void on_abort(std::function<void()> fn);
+
+  /// Bytes accepted but not yet written to the socket.
+  std::size_t buffered_amount() const noexcept;
+  /// True once the peer went away or the response was cut.
+  bool aborted() const noexcept;
+  /// True once send*/end was called.
+  bool ended() const noexcept;
+
+  /// Runs `fn` on this response's worker thread, at the end of the current loop turn when
+  /// called from it. Thread-safe.
+  void post(std::function<void()> fn) const;
+  /// Runs `fn` on this worker thread after `ms` milliseconds. Loop thread only.
+  void set_timeout(unsigned ms, std::function<void()> fn) const;
+
+  /// The request this response answers.
+  const request& req() const noexcept;
+
+ private:
+  friend class detail::exchange;
+  explicit response(detail::exchange* x) noexcept;
+  detail::exchange* x_;
+};
+
+/// A request handler. Answer through `res` now or later (keep a copy of `res`).
+using handler = std::function<void(const request& req, response& res)>;
+
+}  // namespace portico

@@ -1,0 +1,76 @@
+// Every limit, timeout and socket knob of a Portico server, with its default.
+// docs/configuration.md lists the same, with the matching `portico serve` flags.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace portico {
+
+/// TCP keepalive: the kernel probes an idle connection to find dead peers. Independent of HTTP
+/// keep-alive (connection reuse), which is `keepalive_timeout_ms` below.
+struct tcp_keepalive_options {
+  bool enabled = false;  ///< off by default: HTTP idle timeouts close idle connections sooner
+  int idle_s = 60;       ///< TCP_KEEPIDLE
+  int interval_s = 10;   ///< TCP_KEEPINTVL
+  int count = 6;         ///< TCP_KEEPCNT
+};
+
+struct server_options {
+  // --- listening -------------------------------------------------------------------------
+  /// Addresses to listen on: "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4).
+  std::vector<std::string> listen{"127.0.0.1:8080"};
+  /// Worker threads, each with its own event loop and SO_REUSEPORT socket per address.
+  /// 0: one per CPU core.
+  unsigned threads = 0;
+  /// listen(2) backlog (the kernel caps it at net.core.somaxconn; Portico logs when it does).
+  int backlog = 4096;
+  /// Connections per worker at most; further connections are accepted and closed at once.
+  /// 0: unlimited (bounded by RLIMIT_NOFILE).
+  std::size_t max_connections_per_worker = 0;
+
+  // --- socket options for accepted connections -------------------------------------------
+  bool tcp_nodelay = true;
+  tcp_keepalive_options tcp_keepalive{};
+  unsigned tcp_user_timeout_ms = 0;  ///< TCP_USER_TIMEOUT; 0: kernel default
+
+  // --- HTTP/1.1 request limits (RFC 9112) ------------------------------------------------
+  std::size_t max_request_line = 8 * 1024;   ///< longer → 414
+  std::size_t max_header_bytes = 64 * 1024;  ///< whole head; larger → 431
+  std::size_t max_header_count = 100;        ///< more field lines → 431
+  std::uint64_t max_body_size = 1024 * 1024; ///< request body; larger → 413
+
+  // --- HTTP keep-alive and pipelining ------------------------------------------------------
+  bool keep_alive = true;                     ///< false: every response closes the connection
+  unsigned keepalive_timeout_ms = 5000;       ///< idle time between requests before closing
+  unsigned max_requests_per_connection = 1000;///< the last response carries Connection: close
+  unsigned max_pipelined_requests = 16;       ///< requests parsed ahead and in flight at once
+
+  // --- timeouts per phase --------------------------------------------------------------------
+  unsigned header_timeout_ms = 10000;  ///< from the first byte to the end of the head (slowloris)
+  unsigned body_timeout_ms = 30000;    ///< longest wait between two reads of a request body
+  unsigned write_timeout_ms = 30000;   ///< longest wait for the peer to take response bytes
+  unsigned linger_timeout_ms = 2000;   ///< reading after our FIN before closing (lingering close)
+  unsigned shutdown_timeout_ms = 10000;///< SIGTERM drain: after this, connections are cut
+
+  // --- responses ----------------------------------------------------------------------------
+  /// Streaming responses: write() returns false above this many buffered bytes (back-pressure).
+  std::size_t response_high_water = 256 * 1024;
+  /// A response whose buffered bytes pass this (a handler that ignores back-pressure) is
+  /// aborted and its connection reset.
+  std::size_t response_max_buffer = 16 * 1024 * 1024;
+  /// Value of the Server header; empty: none sent.
+  std::string server_header = "portico";
+
+  // --- process ------------------------------------------------------------------------------
+  /// run() handles SIGINT and SIGTERM (graceful drain) and ignores SIGPIPE.
+  bool handle_signals = true;
+
+  // --- logging ------------------------------------------------------------------------------
+  /// Access log in the combined format: "" off, "-" stderr, else a file path (appended).
+  std::string access_log;
+};
+
+}  // namespace portico

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Portico needs to build, test and benchmark.
+# Idempotent and non-interactive: only what is missing is installed.
+#   scripts/setup.sh            build + test dependencies
+#   scripts/setup.sh --bench    also the benchmark peers (nginx, h2o, wrk, gnuplot)
+set -euo pipefail
+
+pkgs=(
+  build-essential g++ cmake ninja-build ccache pkg-config
+  clang libclang-rt-14-dev            # libFuzzer + sanitizer runtimes for tests/fuzz
+  libssl-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  curl nghttp2-client python3 python3-h2 python3-hyperframe
+  iproute2 procps psmisc
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(nginx-light h2o wrk gnuplot-nox)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's nginx package starts a system nginx on port 80; the benchmark runs its own.
+  if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
+fi

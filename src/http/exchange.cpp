@@ -1,0 +1,262 @@
+#include "http/exchange.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <stdexcept>
+
+namespace portico {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]);
+    unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x != y) {
+      if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x + 32);
+      if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y + 32);
+      if (x != y) return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c != '%') {
+      out.push_back(c);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    int hi = hex_value(in[i + 1]);
+    int lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    char d = static_cast<char>(hi * 16 + lo);
+    if (d == '\0') return false;
+    out.push_back(d);
+    i += 2;
+  }
+  return true;
+}
+
+// ---- request ----------------------------------------------------------------------------------
+
+std::string_view request::method() const noexcept { return x_->method; }
+std::string_view request::target() const noexcept { return x_->target; }
+std::string_view request::path() const noexcept { return x_->path; }
+std::string_view request::query() const noexcept { return x_->query; }
+int request::version() const noexcept { return x_->version; }
+std::span<const header_view> request::headers() const noexcept { return x_->headers; }
+std::string_view request::body() const noexcept { return x_->body; }
+std::string_view request::remote_ip() const noexcept { return x_->remote_ip; }
+
+std::string_view request::header(std::string_view name) const noexcept {
+  for (const auto& h : x_->headers) {
+    if (iequals(h.name, name)) return h.value;
+  }
+  return {};
+}
+
+std::string_view request::param(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < x_->param_count; ++i) {
+    if (x_->params[i].name == name) return x_->params[i].value;
+  }
+  return {};
+}
+
+// ---- response ---------------------------------------------------------------------------------
+
+response::response(detail::exchange* x) noexcept : x_(x) { x_->add_ref(); }
+response::response(const response& o) noexcept : x_(o.x_) { x_->add_ref(); }
+response& response::operator=(const response& o) noexcept {
+  if (x_ != o.x_) {
+    o.x_->add_ref();
+    x_->release();
+    x_ = o.x_;
+  }
+  return *this;
+}
+response::~response() { x_->release(); }
+
+namespace {
+bool is_managed_field(std::string_view name) {
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+         iequals(name, "connection") || iequals(name, "date") || iequals(name, "keep-alive");
+}
+// Field values must not carry CR, LF or NUL (response splitting).
+bool valid_field(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 32 || u >= 127 || c == ':') return false;
+  }
+  for (char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+}  // namespace
+
+response& response::status(int code) {
+  if (!x_->started && code >= 100 && code <= 999) x_->status = code;
+  return *this;
+}
+
+response& response::header(std::string_view name, std::string_view value) {
+  if (x_->started) return *this;
+  if (!valid_field(name, value)) throw std::invalid_argument("invalid response header field");
+  if (iequals(name, "content-length")) {
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || p != value.data() + value.size())
+      throw std::invalid_argument("invalid Content-Length");
+    x_->has_content_length = true;
+    x_->content_length = v;
+    return *this;
+  }
+  if (is_managed_field(name)) return *this;
+  x_->fields.push_back({std::string(name), std::string(value)});
+  return *this;
+}
+
+void response::send(std::string body) {
+  if (x_->started) return;
+  x_->started = x_->ended = true;
+  x_->kind = detail::body_kind::memory;
+  x_->body_memory = std::move(body);
+  if (auto* o = x_->owner()) o->exchange_updated(*x_);
+}
+
+void response::send_static(std::string_view body) {
+  if (x_->started) return;
+  x_->started = x_->ended = true;
+  x_->kind = detail::body_kind::view;
+  x_->body_view = body;
+  if (auto* o = x_->owner()) o->exchange_updated(*x_);
+}
+
+void response::send_file(int fd, std::uint64_t offset, std::uint64_t length) {
+  if (x_->started) {
+    ::close(fd);
+    return;
+  }
+  x_->started = x_->ended = true;
+  x_->kind = detail::body_kind::file;
+  x_->file_fd = fd;
+  x_->file_offset = offset;
+  x_->file_length = length;
+  if (auto* o = x_->owner()) o->exchange_updated(*x_);
+}
+
+bool response::write(std::string_view data) {
+  if (x_->ended || x_->aborted) return false;
+  if (x_->started && x_->kind != detail::body_kind::stream) return false;
+  x_->started = true;
+  x_->kind = detail::body_kind::stream;
+  x_->body_memory.append(data);
+  auto* o = x_->owner();
+  if (!o) return false;
+  o->exchange_updated(*x_);
+  if (x_->aborted) return false;
+  if (o->exchange_buffered(*x_) > 0 && x_->drain_wanted) return false;
+  return !x_->drain_wanted;
+}
+
+void response::end() {
+  if (x_->ended) return;
+  if (x_->started && x_->kind != detail::body_kind::stream) return;
+  if (!x_->started) {
+    x_->kind = detail::body_kind::stream;
+    x_->started = true;
+  }
+  x_->ended = true;
+  if (auto* o = x_->owner()) o->exchange_updated(*x_);
+}
+
+void response::on_drain(std::function<void()> fn) { x_->on_drain = std::move(fn); }
+void response::on_abort(std::function<void()> fn) { x_->on_abort = std::move(fn); }
+
+std::size_t response::buffered_amount() const noexcept {
+  auto* o = x_->owner();
+  return o ? o->exchange_buffered(*x_) : 0;
+}
+bool response::aborted() const noexcept { return x_->aborted; }
+bool response::ended() const noexcept { return x_->ended; }
+
+void response::post(std::function<void()> fn) const {
+  if (auto* o = x_->owner()) o->post(std::move(fn));
+}
+void response::set_timeout(unsigned ms, std::function<void()> fn) const {
+  if (auto* o = x_->owner()) o->set_timeout(ms, std::move(fn));
+}
+const request& response::req() const noexcept { return x_->req(); }
+
+}  // namespace portico
+
+namespace portico::detail {
+
+exchange::~exchange() { close_file(); }
+
+void exchange::close_file() noexcept {
+  if (file_fd >= 0) {
+    ::close(file_fd);
+    file_fd = -1;
+  }
+}
+
+void exchange::abort() noexcept {
+  if (aborted) return;
+  aborted = true;
+  if (on_abort) {
+    auto fn = std::move(on_abort);
+    on_abort = nullptr;
+    fn();
+  }
+}
+
+void exchange::reset() noexcept {
+  method = target = path = query = remote_ip = {};
+  version = 11;
+  headers = {};
+  body = {};
+  body_storage.clear();
+  param_count = 0;
+  head_request = false;
+  status = 200;
+  fields.clear();
+  has_content_length = false;
+  content_length = 0;
+  kind = body_kind::none;
+  body_memory.clear();
+  body_view = {};
+  close_file();
+  file_offset = file_length = 0;
+  started = ended = aborted = false;
+  on_drain = nullptr;
+  on_abort = nullptr;
+  drain_wanted = false;
+  owner_ = nullptr;
+}
+
+void exchange::release() noexcept {
+  if (--refs_ > 0) return;
+  if (recycler_) {
+    recycler_->recycle(this);
+  } else {
+    delete this;
+  }
+}
+
+}  // namespace portico::detail

@@ -1,0 +1,129 @@
+// One request/response pair, shared by the protocol session (which fills the request and turns
+// the response into bytes) and the handler (which sees it through portico::request and
+// portico::response). Protocol-neutral: an HTTP/1.1 pipeline slot and (later) an HTTP/2 stream
+// both derive from it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "portico/http.hpp"
+
+namespace portico::detail {
+
+class exchange;
+
+/// What the protocol session provides to its exchanges.
+class exchange_owner {
+ public:
+  /// The handler acted on `x` (response started, body bytes written, or ended): the session
+  /// should serialise what is new. Called on the loop thread, possibly from inside the handler.
+  virtual void exchange_updated(exchange& x) = 0;
+  /// Bytes of `x`'s response accepted but not yet written to the transport.
+  virtual std::size_t exchange_buffered(const exchange& x) const noexcept = 0;
+  /// Thread-safe: run `fn` on the loop thread.
+  virtual void post(std::function<void()> fn) = 0;
+  /// Loop thread: run `fn` after `ms` milliseconds.
+  virtual void set_timeout(unsigned ms, std::function<void()> fn) = 0;
+
+ protected:
+  ~exchange_owner() = default;
+};
+
+/// Where an exchange goes when its last reference is released (a per-thread pool).
+class exchange_recycler {
+ public:
+  virtual void recycle(exchange* x) noexcept = 0;
+
+ protected:
+  ~exchange_recycler() = default;
+};
+
+struct response_field {
+  std::string name;
+  std::string value;
+};
+
+enum class body_kind : std::uint8_t { none, memory, view, file, stream };
+
+class exchange {
+ public:
+  exchange() noexcept : req_(this) {}
+  virtual ~exchange();
+  exchange(const exchange&) = delete;
+  exchange& operator=(const exchange&) = delete;
+
+  // ---- request, filled by the session before dispatch -----------------------------------
+  std::string_view method;
+  std::string_view target;
+  std::string_view path;
+  std::string_view query;
+  std::string_view remote_ip;
+  int version = 11;
+  std::span<const header_view> headers;
+  std::string_view body;        ///< the complete request body
+  std::string body_storage;     ///< holds the body when it could not be a view
+  struct param {
+    std::string_view name;
+    std::string_view value;
+  };
+  static constexpr std::size_t max_params = 8;
+  std::array<param, max_params> params{};
+  std::uint8_t param_count = 0;
+  bool head_request = false;    ///< HEAD: the response body is not sent
+
+  // ---- response, filled through portico::response --------------------------------------
+  int status = 200;
+  std::vector<response_field> fields;
+  bool has_content_length = false;  ///< the handler set Content-Length itself (streaming)
+  std::uint64_t content_length = 0;
+  body_kind kind = body_kind::none;
+  std::string body_memory;          ///< kind == memory; for stream: bytes not yet taken
+  std::string_view body_view;       ///< kind == view
+  int file_fd = -1;                 ///< kind == file (owned)
+  std::uint64_t file_offset = 0;
+  std::uint64_t file_length = 0;
+  bool started = false;   ///< send*/write was called: status and fields are fixed
+  bool ended = false;     ///< the handler finished the body
+  bool aborted = false;   ///< the transport went away or the response was cut
+  std::function<void()> on_drain;
+  std::function<void()> on_abort;
+  bool drain_wanted = false;
+
+  portico::request& req() noexcept { return req_; }
+  exchange_owner* owner() const noexcept { return owner_; }
+
+  /// The session attaches the exchange when it takes it into service.
+  void attach(exchange_owner* o) noexcept { owner_ = o; }
+  /// The session is done with it (response written, or connection gone). After detach the
+  /// handler's calls are ignored.
+  void detach() noexcept { owner_ = nullptr; }
+  /// Marks the response cut and tells the handler (once).
+  void abort() noexcept;
+  /// Clears every request and response field (keeping capacity) for reuse.
+  void reset() noexcept;
+
+  void set_recycler(exchange_recycler* r) noexcept { recycler_ = r; }
+  void add_ref() noexcept { ++refs_; }
+  void release() noexcept;
+  int refs() const noexcept { return refs_; }
+
+  /// A response handle for the handler (adds a reference).
+  portico::response make_response() noexcept { return portico::response(this); }
+
+  /// Closes the file body, if any.
+  void close_file() noexcept;
+
+ private:
+  portico::request req_;
+  exchange_owner* owner_ = nullptr;
+  exchange_recycler* recycler_ = nullptr;  // null: delete
+  int refs_ = 0;
+};
+
+}  // namespace portico::detail

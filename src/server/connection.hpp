@@ -1,0 +1,77 @@
+// One accepted TCP connection speaking HTTP/1.1: moves bytes between the socket and the
+// sans-I/O http1::session, runs the per-phase timers, and closes gracefully or abortively.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+
+#include "core/unique_fd.hpp"
+#include "http1/session.hpp"
+#include "io/event_loop.hpp"
+
+namespace portico::engine {
+
+class worker;
+
+class connection final : public io::event_handler,
+                         public io::turn_end_task,
+                         public http1::session_events {
+ public:
+  /// Takes ownership of `fd` (non-blocking, connected) and registers it with the loop.
+  connection(worker& w, unique_fd fd, const char* remote_ip);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Registers with the event loop and reads what already arrived. False if registration failed.
+  bool start();
+  /// Graceful shutdown of the server: finish the requests in flight, then close.
+  void drain();
+  /// Cut the connection now (RST).
+  void abort_now();
+
+  // io::event_handler / io::turn_end_task
+  void on_events(std::uint32_t events) override;
+  void on_turn_end() override;
+
+  // http1::session_events
+  void on_request(detail::exchange& x) override;
+  void on_output_ready() override;
+  void on_response_done(const detail::exchange& x, std::uint64_t bytes) override;
+  void post(std::function<void()> fn) override;
+  void set_timeout(unsigned ms, std::function<void()> fn) override;
+
+  connection* prev = nullptr;  // worker's list
+  connection* next = nullptr;
+
+ private:
+  enum class state : std::uint8_t { open, lingering, closed };
+  enum class timer_kind : std::uint8_t { none, idle, header, body, write, linger };
+  void do_read();
+  void linger_read();
+  void flush();
+  void after_io();
+  void update_timer();
+  void arm(timer_kind k, unsigned ms);
+  void on_timer();
+  static void timer_fired(io::timer_node* n);
+  void close_graceful();
+  void close_now(bool reset);
+  void peer_reset();
+
+  std::string_view init_ip(const char* ip) noexcept;
+
+  worker& w_;
+  unique_fd fd_;
+  char remote_ip_[46] = {};  // before session_, which keeps a view of it
+  io::timer_node timer_;
+  http1::session session_;
+  state state_ = state::open;
+  timer_kind timer_kind_ = timer_kind::none;
+  bool read_pending_ = false;   // the socket may hold bytes we did not read (back-pressure)
+  bool write_blocked_ = false;  // the last write hit EAGAIN
+  bool body_progress_ = false;  // body bytes arrived since the timer was armed
+};
+
+}  // namespace portico::engine

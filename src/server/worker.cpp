@@ -1,0 +1,226 @@
+#include "server/worker.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+#include "server/connection.hpp"
+
+namespace portico::engine {
+
+class worker::listener final : public io::event_handler {
+ public:
+  listener(worker& w, unique_fd fd) : w_(w), fd_(std::move(fd)) {}
+  void on_events(std::uint32_t) override { w_.accept_ready(*this); }
+  int fd() const noexcept { return fd_.get(); }
+  void close() noexcept { fd_.reset(); }
+
+ private:
+  worker& w_;
+  unique_fd fd_;
+};
+
+struct worker::retire_task final : io::turn_end_task {
+  worker& w;
+  explicit retire_task(worker& wk) : w(wk) {}
+  void on_turn_end() override {
+    auto list = std::move(w.retired_);
+    w.retired_.clear();
+    for (connection* c : list) delete c;
+    w.check_drained();
+  }
+};
+
+worker::worker(const shared_config& cfg, unsigned index)
+    : cfg_(cfg), index_(index), retire_task_(std::make_unique<retire_task>(*this)) {
+  reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  accept_pause_timer_.owner = this;
+  accept_pause_timer_.fire = [](io::timer_node* n) {
+    static_cast<worker*>(n->owner)->resume_accepting();
+  };
+  shutdown_timer_.owner = this;
+  shutdown_timer_.fire = [](io::timer_node* n) {
+    auto* w = static_cast<worker*>(n->owner);
+    if (w->conn_count_) LOG_WARN("worker %u: shutdown timeout, cutting %zu connections", w->index_,
+                                 w->conn_count_);
+    while (w->conns_) w->conns_->abort_now();
+    w->check_drained();
+  };
+}
+
+worker::~worker() {
+  join();
+  while (conns_) {
+    connection* c = conns_;
+    c->abort_now();
+  }
+  for (connection* c : retired_) delete c;
+  loop_.timers().cancel(accept_pause_timer_);
+  loop_.timers().cancel(shutdown_timer_);
+}
+
+std::error_code worker::open_listeners(std::vector<net::address>& addresses, std::string& failed) {
+  net::listen_options lo;
+  lo.backlog = cfg_.options.backlog;
+  lo.reuse_port = true;
+  for (auto& a : addresses) {
+    unique_fd fd;
+    if (auto ec = net::listen_tcp(a, lo, fd)) {
+      failed = a.to_string();
+      return ec;
+    }
+    if (a.port() == 0) {
+      // Port 0: the kernel chose one; the other workers join the same port.
+      if (auto bound = net::local_address(fd.get())) a = *bound;
+    }
+    listeners_.push_back(std::make_unique<listener>(*this, std::move(fd)));
+  }
+  return {};
+}
+
+void worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void worker::drain() {
+  loop_.post([this] { begin_drain(); });
+}
+
+void worker::stop_now() {
+  loop_.post([this] {
+    while (conns_) conns_->abort_now();
+    loop_.stop();
+  });
+}
+
+void worker::run() {
+  for (auto& l : listeners_) {
+    if (!loop_.add(l->fd(), EPOLLIN, l.get())) {
+      LOG_ERROR("worker %u: epoll add listener: %s", index_, std::strerror(errno));
+    }
+  }
+  // Connections may already be queued.
+  for (auto& l : listeners_) accept_ready(*l);
+  try {
+    loop_.run();
+  } catch (const std::exception& e) {
+    LOG_ERROR("worker %u: event loop failed: %s", index_, e.what());
+  }
+  while (conns_) conns_->abort_now();
+  for (connection* c : retired_) delete c;
+  retired_.clear();
+}
+
+void worker::accept_ready(listener& l) {
+  if (accept_paused_ || draining_ || l.fd() < 0) return;
+  auto& st = stats_;
+  while (true) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int fd = ::accept4(l.fd(), reinterpret_cast<sockaddr*>(&ss), &len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN) return;
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors. Free the reserve one to accept the waiting connection and close it
+        // at once (so it is not left to time out in the queue), then pause accepting briefly so
+        // a full queue does not spin this loop.
+        worker_stats::add(st.refused);
+        std::uint64_t now = loop_.now_ms();
+        if (now - last_emfile_log_ms_ > 1000 || last_emfile_log_ms_ == 0) {
+          LOG_WARN("worker %u: accept: %s; refusing connections (raise the fd limit, ulimit -n)",
+                   index_, std::strerror(errno));
+          last_emfile_log_ms_ = now;
+        }
+        reserve_fd_.reset();
+        int extra = ::accept4(l.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (extra >= 0) ::close(extra);
+        reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        pause_accepting();
+        return;
+      }
+      LOG_WARN("worker %u: accept: %s", index_, std::strerror(errno));
+      return;
+    }
+    unique_fd cfd(fd);
+    worker_stats::add(st.accepted);
+    if (cfg_.options.max_connections_per_worker &&
+        conn_count_ >= cfg_.options.max_connections_per_worker) {
+      worker_stats::add(st.refused);
+      continue;  // closes cfd
+    }
+    net::apply_connection_options(fd, cfg_.conn);
+    char ip[INET6_ADDRSTRLEN] = "-";
+    if (ss.ss_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, ip, sizeof ip);
+    } else if (ss.ss_family == AF_INET6) {
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, ip, sizeof ip);
+    }
+    auto* c = new connection(*this, std::move(cfd), ip);
+    c->next = conns_;
+    if (conns_) conns_->prev = c;
+    conns_ = c;
+    ++conn_count_;
+    worker_stats::add(st.open);
+    if (!c->start()) c->abort_now();
+  }
+}
+
+void worker::pause_accepting() {
+  accept_paused_ = true;
+  loop_.timers().arm(accept_pause_timer_, loop_.now_ms() + 100);
+}
+
+void worker::resume_accepting() {
+  accept_paused_ = false;
+  for (auto& l : listeners_) accept_ready(*l);
+}
+
+void worker::connection_closed(connection* c) noexcept {
+  if (c->prev) c->prev->next = c->next;
+  if (c->next) c->next->prev = c->prev;
+  if (conns_ == c) conns_ = c->next;
+  c->prev = c->next = nullptr;
+  --conn_count_;
+  worker_stats::sub(stats_.open);
+  retire(c);
+}
+
+void worker::retire(connection* c) {
+  retired_.push_back(c);
+  loop_.at_turn_end(retire_task_.get());
+}
+
+void worker::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  // Stop accepting: closing our listening sockets lets the kernel refuse new connections
+  // once every worker has closed its own.
+  for (auto& l : listeners_) {
+    if (l->fd() >= 0) loop_.remove(l->fd());
+    l->close();
+  }
+  for (connection* c = conns_; c;) {
+    connection* next = c->next;
+    c->drain();
+    c = next;
+  }
+  loop_.timers().arm(shutdown_timer_, loop_.now_ms() + cfg_.options.shutdown_timeout_ms);
+  check_drained();
+}
+
+void worker::check_drained() {
+  if (draining_ && conn_count_ == 0) loop_.stop();
+}
+
+}  // namespace portico::engine
