@@ -132,7 +132,7 @@ response& response::header(std::string_view name, std::string_view value) {
 }
 
 void response::send(std::string body) {
-  if (x_->started) return;
+  if (x_->started || x_->aborted) return;
   x_->started = x_->ended = true;
   x_->kind = detail::body_kind::memory;
   x_->body_memory = std::move(body);
@@ -140,7 +140,7 @@ void response::send(std::string body) {
 }
 
 void response::send_static(std::string_view body) {
-  if (x_->started) return;
+  if (x_->started || x_->aborted) return;
   x_->started = x_->ended = true;
   x_->kind = detail::body_kind::view;
   x_->body_view = body;
@@ -148,7 +148,7 @@ void response::send_static(std::string_view body) {
 }
 
 void response::send_file(int fd, std::uint64_t offset, std::uint64_t length) {
-  if (x_->started) {
+  if (x_->started || x_->aborted) {
     ::close(fd);
     return;
   }
@@ -175,7 +175,7 @@ bool response::write(std::string_view data) {
 }
 
 void response::end() {
-  if (x_->ended) return;
+  if (x_->ended || x_->aborted) return;
   if (x_->started && x_->kind != detail::body_kind::stream) return;
   if (!x_->started) {
     x_->kind = detail::body_kind::stream;
@@ -214,6 +214,16 @@ void exchange::close_file() noexcept {
     ::close(file_fd);
     file_fd = -1;
   }
+}
+
+void exchange::detach() noexcept {
+  owner_ = nullptr;
+  auto drain = std::move(on_drain);
+  auto abort_fn = std::move(on_abort);
+  on_drain = nullptr;
+  on_abort = nullptr;
+  // drain and abort_fn are destroyed here: whatever they captured lets go of this exchange
+  // (the caller still holds its own reference).
 }
 
 void exchange::abort() noexcept {

@@ -102,7 +102,8 @@ class exchange {
   void attach(exchange_owner* o) noexcept { owner_ = o; }
   /// The session is done with it (response written, or connection gone). After detach the
   /// handler's calls are ignored.
-  void detach() noexcept { owner_ = nullptr; }
+  /// Also drops the on_drain/on_abort callbacks, which may hold response copies (a cycle).
+  void detach() noexcept;
   /// Marks the response cut and tells the handler (once).
   void abort() noexcept;
   /// Clears every request and response field (keeping capacity) for reuse.

@@ -25,6 +25,8 @@ class exchange1 final : public detail::exchange {
   };
 
   exchange1* next = nullptr;
+  exchange1* live_prev = nullptr;  // the pool's list of exchanges handed out
+  exchange1* live_next = nullptr;
   request_head head;
   std::string head_buf;      // serialised status line and fields (+ a small body)
   std::string request_copy;  // the request bytes, once relocated out of the input buffer
@@ -65,8 +67,10 @@ class exchange1 final : public detail::exchange {
 // ---- pool ---------------------------------------------------------------------------------------
 
 exchange_pool::~exchange_pool() {
-  for (auto* x : free_)
-    delete x;
+  for (auto* x : free_) delete x;
+  // Exchanges still referenced (a handler kept a response past the worker's life) delete
+  // themselves when their last reference goes.
+  for (exchange1* x = live_; x; x = x->live_next) x->set_recycler(nullptr);
 }
 
 exchange1* exchange_pool::acquire() {
@@ -78,12 +82,20 @@ exchange1* exchange_pool::acquire() {
     x = new exchange1();
     x->set_recycler(this);
   }
+  x->live_prev = nullptr;
+  x->live_next = live_;
+  if (live_) live_->live_prev = x;
+  live_ = x;
   x->add_ref();
   return x;
 }
 
 void exchange_pool::recycle(detail::exchange* base) noexcept {
   auto* x = static_cast<exchange1*>(base);
+  if (x->live_prev) x->live_prev->live_next = x->live_next;
+  if (x->live_next) x->live_next->live_prev = x->live_prev;
+  if (live_ == x) live_ = x->live_next;
+  x->live_prev = x->live_next = nullptr;
   x->clear();
   if (free_.size() < max_cached_) {
     try {
@@ -134,8 +146,8 @@ void session::abort_all() noexcept {
   while (front_) {
     exchange1* x = front_;
     front_ = x->next;
-    x->detach();
     x->abort();
+    x->detach();
     x->release();
   }
   back_ = reading_ = nullptr;

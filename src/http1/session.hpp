@@ -56,6 +56,7 @@ class exchange_pool final : public detail::exchange_recycler {
  private:
   std::size_t max_cached_;
   std::vector<exchange1*> free_;
+  exchange1* live_ = nullptr;  // handed out, not yet recycled
 };
 
 /// What the session needs from the connection that drives it.

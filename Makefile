@@ -1,0 +1,52 @@
+# Portico: the two commands a new user runs.
+#   make run    install what is missing, build (Release), serve the demo on http://127.0.0.1:8080
+#   make test   install what is missing, build with ASan+UBSan, run every test and the fuzzers
+# Other targets: build, asan, fuzz, bench, format, clean.
+
+JOBS ?= $(shell nproc)
+BUILD_RELEASE := build/release
+BUILD_ASAN := build/asan
+FUZZ_SECONDS ?= 30
+CMAKE_COMMON := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+
+.PHONY: run test setup build asan unit interop fuzz bench format clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@cmake $(CMAKE_COMMON) -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@ninja -C $(BUILD_RELEASE) -j $(JOBS)
+
+run: build
+	$(BUILD_RELEASE)/apps/portico/portico serve --listen 127.0.0.1:8080 --metrics /metrics --access-log
+
+asan: setup
+	@cmake $(CMAKE_COMMON) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTICO_SANITIZE=ON >/dev/null
+	@ninja -C $(BUILD_ASAN) -j $(JOBS)
+
+test: asan
+	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j 2 --timeout 600
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+unit: asan
+	@cd $(BUILD_ASAN) && ctest --output-on-failure -j 2 -L unit
+
+interop: asan
+	@cd $(BUILD_ASAN) && ctest --output-on-failure -L interop
+
+fuzz: setup
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+bench:
+	@scripts/setup.sh --bench
+	@cmake $(CMAKE_COMMON) -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@ninja -C $(BUILD_RELEASE) -j $(JOBS)
+	@bench/run.sh
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,196 @@
+// Parsing of `portico serve` options (shared with the test server).
+#include "cli.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "core/log.hpp"
+
+namespace portico::cli {
+
+const char* const usage_text = R"(Usage: portico <command> [options]
+
+Commands:
+  serve [DIR]      Serve the files under DIR over HTTP/1.1 (default: the bundled demo site)
+  help             Show this text
+  version          Show the version
+
+Options of serve (defaults in brackets):
+ Listening
+  --listen ADDR:PORT          Address to listen on; repeat for several [127.0.0.1:8080]
+                              IPv6: [::1]:8080; all IPv4 addresses: :8080 or 0.0.0.0:8080
+  --threads N                 Worker threads, each with its own event loop and SO_REUSEPORT
+                              socket; 0 = one per CPU core [0]
+  --backlog N                 listen(2) backlog, capped by net.core.somaxconn [4096]
+  --max-connections N         Open connections per worker; 0 = unlimited [0]
+ TCP (kernel) options for accepted connections
+  --tcp-keepalive IDLE,INTERVAL,COUNT
+                              Enable TCP keepalive probes (dead-peer detection): first probe
+                              after IDLE s idle, then every INTERVAL s, drop after COUNT
+                              unanswered probes [off; when on without values: 60,10,6]
+  --tcp-user-timeout MS       TCP_USER_TIMEOUT: drop a connection whose sent data stays
+                              unacknowledged this long; 0 = kernel default [0]
+  --no-tcp-nodelay            Leave Nagle's algorithm on [TCP_NODELAY on]
+ HTTP keep-alive (connection reuse; not TCP keepalive)
+  --keepalive-timeout S       Close a connection idle between requests after S seconds [5]
+  --no-keepalive              Close the connection after every response
+  --max-requests-per-connection N
+                              The Nth response says Connection: close; 0 = unlimited [1000]
+  --max-pipelined N           Pipelined requests parsed ahead and in flight [16]
+ Timeouts (seconds; fractions allowed)
+  --header-timeout S          First byte to end of request head; then 408 [10]
+  --body-timeout S            Longest pause while reading a request body; then 408 [30]
+  --write-timeout S           Longest wait for the client to read; then RST [30]
+  --linger-timeout S          Reading after our FIN before closing [2]
+  --shutdown-timeout S        SIGINT/SIGTERM drain deadline; then connections are cut [10]
+ Request limits (RFC 9112)
+  --max-request-line BYTES    Longer request line: 414 [8192]
+  --max-header-bytes BYTES    Larger request head: 431 [65536]
+  --max-headers N             More header fields: 431 [100]
+  --max-body-size BYTES       Larger request body: 413 [1048576]
+ Files
+  --show-hidden               Serve names starting with '.' [hidden: 404]
+  --index NAME                File served for a directory [index.html]
+ Observability
+  --access-log [PATH]         Combined-format access log to PATH, or stderr without PATH [off]
+  --metrics PATH              Serve Prometheus metrics at URL path PATH [off]
+  --log-level LEVEL           debug, info, warn, error [info]
+  --server-header TEXT        Server header value; empty for none [portico]
+
+Signals: SIGINT and SIGTERM drain gracefully (stop accepting, finish requests in flight,
+close idle connections) and exit 0. SIGPIPE is ignored.
+Exit status: 0 after a drain, 1 on a start-up error, 2 on a usage error.
+)";
+
+void usage_error(const std::string& msg) {
+  std::fprintf(stderr, "portico: %s\nTry 'portico --help'.\n", msg.c_str());
+  std::exit(2);
+}
+
+namespace {
+unsigned long long parse_uint(std::string_view opt, const char* s) {
+  if (!s || !*s) usage_error(std::string(opt) + " needs a value");
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s, &end, 10);
+  if (errno || *end || *s == '-') usage_error("invalid value for " + std::string(opt) + ": " + s);
+  return v;
+}
+
+unsigned parse_seconds_ms(std::string_view opt, const char* s) {
+  if (!s || !*s) usage_error(std::string(opt) + " needs a value");
+  char* end = nullptr;
+  double v = std::strtod(s, &end);
+  if (*end || !(v > 0) || v > 86400.0 * 365)
+    usage_error("invalid number of seconds for " + std::string(opt) + ": " + s);
+  return static_cast<unsigned>(std::llround(v * 1000.0));
+}
+}  // namespace
+
+serve_config parse_serve_args(int argc, char** argv) {
+  serve_config cfg;
+  auto& o = cfg.options;
+  auto& so = cfg.files;
+  auto& dir = cfg.dir;
+  auto& metrics_path = cfg.metrics_path;
+  bool listen_given = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) usage_error(std::string(a) + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--listen") {
+      if (!listen_given) o.listen.clear();
+      listen_given = true;
+      o.listen.emplace_back(value());
+    } else if (a == "--threads") {
+      o.threads = static_cast<unsigned>(parse_uint(a, value()));
+    } else if (a == "--backlog") {
+      auto v = parse_uint(a, value());
+      if (v == 0 || v > 1u << 20) usage_error("--backlog must be between 1 and 1048576");
+      o.backlog = static_cast<int>(v);
+    } else if (a == "--max-connections") {
+      o.max_connections_per_worker = parse_uint(a, value());
+    } else if (a == "--tcp-keepalive") {
+      o.tcp_keepalive.enabled = true;
+      if (i + 1 < argc && argv[i + 1][0] != '-') {
+        std::string v = argv[++i];
+        int idle = 0, intvl = 0, cnt = 0;
+        char extra = 0;
+        if (std::sscanf(v.c_str(), "%d,%d,%d%c", &idle, &intvl, &cnt, &extra) != 3 || idle <= 0 ||
+            intvl <= 0 || cnt <= 0)
+          usage_error("--tcp-keepalive wants IDLE,INTERVAL,COUNT (positive integers): " + v);
+        o.tcp_keepalive.idle_s = idle;
+        o.tcp_keepalive.interval_s = intvl;
+        o.tcp_keepalive.count = cnt;
+      }
+    } else if (a == "--tcp-user-timeout") {
+      o.tcp_user_timeout_ms = static_cast<unsigned>(parse_uint(a, value()));
+    } else if (a == "--no-tcp-nodelay") {
+      o.tcp_nodelay = false;
+    } else if (a == "--keepalive-timeout") {
+      o.keepalive_timeout_ms = parse_seconds_ms(a, value());
+    } else if (a == "--no-keepalive") {
+      o.keep_alive = false;
+    } else if (a == "--max-requests-per-connection") {
+      o.max_requests_per_connection = static_cast<unsigned>(parse_uint(a, value()));
+    } else if (a == "--max-pipelined") {
+      o.max_pipelined_requests = static_cast<unsigned>(parse_uint(a, value()));
+    } else if (a == "--header-timeout") {
+      o.header_timeout_ms = parse_seconds_ms(a, value());
+    } else if (a == "--body-timeout") {
+      o.body_timeout_ms = parse_seconds_ms(a, value());
+    } else if (a == "--write-timeout") {
+      o.write_timeout_ms = parse_seconds_ms(a, value());
+    } else if (a == "--linger-timeout") {
+      o.linger_timeout_ms = parse_seconds_ms(a, value());
+    } else if (a == "--shutdown-timeout") {
+      o.shutdown_timeout_ms = parse_seconds_ms(a, value());
+    } else if (a == "--max-request-line") {
+      o.max_request_line = parse_uint(a, value());
+    } else if (a == "--max-header-bytes") {
+      o.max_header_bytes = parse_uint(a, value());
+    } else if (a == "--max-headers") {
+      o.max_header_count = parse_uint(a, value());
+    } else if (a == "--max-body-size") {
+      o.max_body_size = parse_uint(a, value());
+    } else if (a == "--show-hidden") {
+      so.show_hidden = true;
+    } else if (a == "--index") {
+      so.index = value();
+    } else if (a == "--access-log") {
+      o.access_log = (i + 1 < argc && argv[i + 1][0] != '-') ? argv[++i] : "-";
+    } else if (a == "--metrics") {
+      metrics_path = value();
+      if (metrics_path.empty() || metrics_path[0] != '/') usage_error("--metrics wants a path like /metrics");
+    } else if (a == "--log-level") {
+      std::string_view l = value();
+      using portico::log::level;
+      if (l == "debug") portico::log::set_level(level::debug);
+      else if (l == "info") portico::log::set_level(level::info);
+      else if (l == "warn") portico::log::set_level(level::warn);
+      else if (l == "error") portico::log::set_level(level::error);
+      else usage_error("unknown log level: " + std::string(l));
+    } else if (a == "--server-header") {
+      o.server_header = value();
+    } else if (a == "-h" || a == "--help") {
+      cfg.help = true;
+      return cfg;
+    } else if (!a.empty() && a[0] == '-') {
+      usage_error("unknown option: " + std::string(a));
+    } else if (dir.empty()) {
+      dir = a;
+    } else {
+      usage_error("more than one directory given: " + std::string(a));
+    }
+  }
+  return cfg;
+}
+
+}  // namespace portico::cli

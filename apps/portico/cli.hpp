@@ -1,0 +1,28 @@
+// `portico serve` command-line options.
+#pragma once
+
+#include <string>
+
+#include "portico/portico.hpp"
+
+namespace portico::cli {
+
+/// The --help text of the program.
+extern const char* const usage_text;
+
+struct serve_config {
+  server_options options;
+  static_options files;
+  std::string dir;           ///< empty: the bundled demo site
+  std::string metrics_path;  ///< empty: no metrics endpoint
+  bool help = false;
+};
+
+/// Parses the arguments after "serve". Prints a message and exits with status 2 on a usage
+/// error.
+serve_config parse_serve_args(int argc, char** argv);
+
+/// Prints "portico: MSG" and a hint to stderr and exits with status 2.
+[[noreturn]] void usage_error(const std::string& msg);
+
+}  // namespace portico::cli

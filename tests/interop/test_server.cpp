@@ -1,0 +1,110 @@
+// The server the interop tests run: `portico serve` (same options, same static files) plus
+// routes that exercise request bodies, streaming, asynchronous answers and slow responses.
+//
+//   POST /echo              → the request body, with X-Body-Length and X-Request-Version
+//   GET  /stream/:n         → n chunks of 1 KiB ("0123456789abcdef" repeated), chunked,
+//                              written with back-pressure (on_drain)
+//   GET  /big/:bytes        → a body of that many bytes (pattern as above), Content-Length
+//   GET  /slow/:ms          → "slow done\n" after :ms milliseconds (asynchronous)
+//   GET  /slowstream/:ms    → 10 chunks spread over :ms milliseconds, then the end
+//   GET  /headers           → the request's header fields, one "name: value" per line
+//   GET  /...               → static files from DIR (default: the demo site)
+#include <charconv>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli.hpp"
+#include "portico/portico.hpp"
+
+namespace {
+
+unsigned number(std::string_view s, unsigned max) {
+  unsigned v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v > max ? max : v;
+}
+
+std::string pattern(std::size_t n) {
+  static constexpr std::string_view p = "0123456789abcdef";
+  std::string out;
+  out.reserve(n);
+  while (out.size() < n) out.append(p.substr(0, std::min(p.size(), n - out.size())));
+  return out;
+}
+
+struct streamer {
+  portico::response res;
+  unsigned left;
+  void pump() {
+    static const std::string chunk = pattern(1024);
+    while (left > 0) {
+      --left;
+      if (!res.write(chunk)) {
+        if (res.aborted()) return;
+        auto self = std::make_shared<streamer>(*this);
+        left = 0;
+        res.on_drain([self] { self->pump(); });
+        return;
+      }
+    }
+    res.end();
+  }
+};
+
+void slow_chunk(portico::response res, unsigned i, unsigned step_ms) {
+  if (res.aborted()) return;
+  res.write("chunk " + std::to_string(i) + "\n");
+  if (i == 9) {
+    res.end();
+    return;
+  }
+  res.set_timeout(step_ms, [res, i, step_ms] { slow_chunk(res, i + 1, step_ms); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto cfg = portico::cli::parse_serve_args(argc - 1, argv + 1);
+  if (cfg.help) {
+    std::fputs(portico::cli::usage_text, stdout);
+    return 0;
+  }
+  if (cfg.dir.empty()) cfg.dir = PORTICO_DEMO_DIR;
+  portico::server srv(cfg.options);
+  if (!cfg.metrics_path.empty()) srv.metrics(cfg.metrics_path);
+  srv.post("/echo", [](const portico::request& req, portico::response& res) {
+    res.header("Content-Type", "application/octet-stream")
+        .header("X-Body-Length", std::to_string(req.body().size()))
+        .header("X-Request-Version", std::to_string(req.version()))
+        .send(std::string(req.body()));
+  });
+  srv.get("/stream/:n", [](const portico::request& req, portico::response& res) {
+    res.header("Content-Type", "text/plain");
+    auto s = std::make_shared<streamer>(streamer{res, number(req.param("n"), 1u << 20)});
+    s->pump();
+  });
+  srv.get("/big/:bytes", [](const portico::request& req, portico::response& res) {
+    res.header("Content-Type", "application/octet-stream")
+        .send(pattern(number(req.param("bytes"), 256u << 20)));
+  });
+  srv.get("/slow/:ms", [](const portico::request& req, portico::response& res) {
+    portico::response later = res;
+    res.set_timeout(number(req.param("ms"), 60000), [later]() mutable {
+      later.header("Content-Type", "text/plain").send("slow done\n");
+    });
+  });
+  srv.get("/slowstream/:ms", [](const portico::request& req, portico::response& res) {
+    res.header("Content-Type", "text/plain");
+    slow_chunk(res, 0, number(req.param("ms"), 60000) / 10);
+  });
+  srv.get("/headers", [](const portico::request& req, portico::response& res) {
+    std::string out;
+    for (const auto& h : req.headers()) {
+      out.append(h.name).append(": ").append(h.value).append("\n");
+    }
+    res.header("Content-Type", "text/plain").send(std::move(out));
+  });
+  srv.static_files("/", cfg.dir, cfg.files);
+  return srv.run();
+}
