@@ -806,4 +806,10 @@ body_result request_parser::parse_trailer(std::span<const char> buf, std::size_t
   return {parse_status::done, base + end, {}, {}};
 }
 
+namespace {
+const limits default_limits{};
+}  // namespace
+
+request_parser::request_parser() noexcept : limits_(&default_limits) {}
+
 }  // namespace portico::http1

@@ -78,6 +78,10 @@ struct body_result {
 class request_parser {
  public:
   explicit request_parser(const limits& l) noexcept : limits_(&l) {}
+  /// A parser with the default limits (change them with set_limits()).
+  request_parser() noexcept;
+  /// Uses `l` (which must outlive the parser) from the next request on.
+  void set_limits(const limits& l) noexcept { limits_ = &l; }
 
   /// Parses a request head from the start of `buf` into `out`. On need_more nothing is consumed
   /// and the caller calls again with a buffer that starts with the same bytes; the parser

@@ -25,6 +25,7 @@ class exchange1 final : public detail::exchange {
   };
 
   exchange1* next = nullptr;
+  request_parser parser;  // parses this exchange's request (idle connections hold none)
   exchange1* live_prev = nullptr;  // the pool's list of exchanges handed out
   exchange1* live_next = nullptr;
   request_head head;
@@ -46,6 +47,7 @@ class exchange1 final : public detail::exchange {
 
   void clear() {
     reset();
+    parser.reset();
     next = nullptr;
     head.clear();
     head_buf.clear();
@@ -128,8 +130,7 @@ session::session(const session_config& cfg, session_events& ev, buffer_pool& buf
       buffers_(buffers),
       pool_(exchanges),
       date_(date),
-      remote_ip_(remote_ip),
-      parser_(cfg.parse_limits) {}
+      remote_ip_(remote_ip) {}
 
 session::~session() {
   abort_all();
@@ -269,7 +270,7 @@ void session::process_input() {
   while (!in_.empty()) {
     if (reading_) {
       exchange1& x = *reading_;
-      body_result r = parser_.parse_body(in_.readable());
+      body_result r = x.parser.parse_body(in_.readable());
       if (r.status == parse_status::error) {
         fail(r.error);
         break;
@@ -295,8 +296,11 @@ void session::process_input() {
     }
     if (closing_ || in_flight_ >= cfg_.max_pipelined) break;
     // Parse the next head. The exchange joins the pipeline only once its head is complete.
-    if (!parsing_) parsing_ = pool_.acquire();
-    head_result r = parser_.parse_head(in_.readable(), parsing_->head);
+    if (!parsing_) {
+      parsing_ = pool_.acquire();
+      parsing_->parser.set_limits(cfg_.parse_limits);
+    }
+    head_result r = parsing_->parser.parse_head(in_.readable(), parsing_->head);
     if (r.status == parse_status::need_more) break;
     exchange1* next = parsing_;
     parsing_ = nullptr;
@@ -374,13 +378,11 @@ bool session::start_request(std::size_t) {
 void session::finish_body() {
   exchange1& x = *reading_;
   reading_ = nullptr;
-  parser_.reset();
   dispatch(x);
 }
 
 void session::dispatch(exchange1& x) {
   x.dispatched = true;
-  if (x.head.framing == body_framing::none) parser_.reset();
   events_.on_request(x);
 }
 

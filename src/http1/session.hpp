@@ -177,7 +177,6 @@ class session final : public detail::exchange_owner {
   http::date_cache& date_;
   std::string_view remote_ip_;
   std::time_t now_s_ = 0;
-  request_parser parser_;
   input_buffer in_;
   exchange1* front_ = nullptr;   // oldest in-flight exchange (its response goes out first)
   exchange1* back_ = nullptr;    // newest

@@ -8,10 +8,12 @@
 
 #include <cerrno>
 #include <memory>
+#include <unordered_map>
 #include <system_error>
 #include <vector>
 
 #include "core/unique_fd.hpp"
+#include "io/event_loop.hpp"
 
 namespace portico::engine {
 
@@ -73,6 +75,58 @@ struct static_root {
   static_options opts;
 };
 
+// A per-worker cache of small files' contents, so that a hot small file costs no system call.
+// An entry is trusted for `revalidate_ms`; after that the file is opened and read again through
+// the same checks as a miss, so a changed or deleted file is noticed within a second (as with
+// nginx's open_file_cache_valid). Bounded in entries and bytes; one document root at a time.
+class file_cache {
+ public:
+  static constexpr std::size_t max_entries = 1024;
+  static constexpr std::size_t max_bytes = 8u << 20;
+  static constexpr std::uint64_t max_file = 32 * 1024;  // larger files go by sendfile
+  static constexpr std::uint64_t revalidate_ms = 1000;
+
+  struct entry {
+    std::string content;
+    std::string_view type;
+    std::uint64_t checked_ms = 0;
+  };
+
+  entry* find(const static_root* root, const std::string& key, std::uint64_t now) {
+    if (root != root_) return nullptr;
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    if (now - it->second.checked_ms > revalidate_ms) return nullptr;
+    return &it->second;
+  }
+
+  void store(const static_root* root, const std::string& key, entry e) {
+    if (root != root_) {
+      map_.clear();
+      bytes_ = 0;
+      root_ = root;
+    }
+    auto it = map_.find(key);
+    if (it != map_.end()) {
+      bytes_ -= it->second.content.size();
+      map_.erase(it);
+    }
+    while (!map_.empty() && (map_.size() >= max_entries || bytes_ + e.content.size() > max_bytes)) {
+      bytes_ -= map_.begin()->second.content.size();
+      map_.erase(map_.begin());
+    }
+    bytes_ += e.content.size();
+    map_.emplace(key, std::move(e));
+  }
+
+ private:
+  const static_root* root_ = nullptr;
+  std::unordered_map<std::string, entry> map_;
+  std::size_t bytes_ = 0;
+};
+
+thread_local file_cache tl_cache;
+
 void serve(const static_root& root, const portico::request& req, portico::response& res) {
   std::string decoded;
   if (!portico::percent_decode(req.param("*"), decoded)) {
@@ -103,6 +157,14 @@ void serve(const static_root& root, const portico::request& req, portico::respon
     rel += s;
   }
   if (rel.empty()) rel.push_back('.');
+  std::string key = rel;
+  if (!decoded.empty() && decoded.back() == '/') key.push_back('/');
+  const std::uint64_t now = io::monotonic_ms();
+  if (auto* e = tl_cache.find(&root, key, now)) {
+    res.header("Content-Type", e->type);
+    res.send(e->content);
+    return;
+  }
   int fd = open_beneath(root.dir.get(), rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     if (errno == EACCES || errno == EPERM) {
@@ -156,9 +218,8 @@ void serve(const static_root& root, const portico::request& req, portico::respon
   }
   res.header("Content-Type", content_type_for(name));
   std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
-  constexpr std::uint64_t inline_limit = 32 * 1024;
-  if (size <= inline_limit) {
-    // Small files travel in the same write as the response head.
+  if (size <= file_cache::max_file) {
+    // Small files are cached and travel in the same write as the response head.
     std::string body(size, '\0');
     std::uint64_t got = 0;
     while (got < size) {
@@ -168,6 +229,13 @@ void serve(const static_root& root, const portico::request& req, portico::respon
       got += static_cast<std::uint64_t>(n);
     }
     body.resize(got);
+    if (got == size) {
+      file_cache::entry e;
+      e.content = body;
+      e.type = content_type_for(name);
+      e.checked_ms = now;
+      tl_cache.store(&root, key, std::move(e));
+    }
     res.send(std::move(body));
     return;
   }
