@@ -272,26 +272,10 @@ void connection::on_response_done(const detail::exchange& x, std::uint64_t bytes
 
 void connection::post(std::function<void()> fn) { w_.loop().post(std::move(fn)); }
 
-namespace {
-struct user_timer {
-  io::timer_node node;
-  std::function<void()> fn;
-  static void fire(io::timer_node* n) {
-    auto* t = static_cast<user_timer*>(n->owner);
-    auto fn = std::move(t->fn);
-    delete t;
-    fn();
-  }
-};
-}  // namespace
-
 void connection::set_timeout(unsigned ms, std::function<void()> fn) {
-  // A one-shot timer owned by the loop, not the connection: it fires even if the connection
-  // is gone (the handler's response handle then reports aborted()).
-  auto* t = new user_timer{{}, std::move(fn)};
-  t->node.owner = t;
-  t->node.fire = &user_timer::fire;
-  w_.loop().timers().arm(t->node, w_.loop().now_ms() + ms);
+  // Owned by the worker, not the connection: it fires even if the connection is gone (the
+  // handler's response handle then reports aborted()).
+  w_.set_timeout(ms, std::move(fn));
 }
 
 void connection::drain() {

@@ -25,6 +25,49 @@ class worker::listener final : public io::event_handler {
   unique_fd fd_;
 };
 
+struct worker::user_timer {
+  io::timer_node node;
+  std::function<void()> fn;
+  worker* owner = nullptr;
+  user_timer* prev = nullptr;
+  user_timer* next = nullptr;
+
+  void unlink() noexcept {
+    if (prev) prev->next = next;
+    if (next) next->prev = prev;
+    if (owner->user_timers_ == this) owner->user_timers_ = next;
+    prev = next = nullptr;
+  }
+  static void fire(io::timer_node* n) {
+    auto* t = static_cast<user_timer*>(n->owner);
+    t->unlink();
+    auto fn = std::move(t->fn);
+    delete t;
+    fn();
+  }
+};
+
+void worker::set_timeout(unsigned ms, std::function<void()> fn) {
+  auto* t = new user_timer{};
+  t->fn = std::move(fn);
+  t->owner = this;
+  t->node.owner = t;
+  t->node.fire = &user_timer::fire;
+  t->next = user_timers_;
+  if (user_timers_) user_timers_->prev = t;
+  user_timers_ = t;
+  loop_.timers().arm(t->node, loop_.now_ms() + ms);
+}
+
+void worker::drop_user_timers() noexcept {
+  while (user_timers_) {
+    user_timer* t = user_timers_;
+    t->unlink();
+    loop_.timers().cancel(t->node);
+    delete t;  // releases whatever the callback captured (response handles)
+  }
+}
+
 struct worker::retire_task final : io::turn_end_task {
   worker& w;
   explicit retire_task(worker& wk) : w(wk) {}
@@ -60,6 +103,7 @@ worker::~worker() {
     c->abort_now();
   }
   for (connection* c : retired_) delete c;
+  drop_user_timers();
   loop_.timers().cancel(accept_pause_timer_);
   loop_.timers().cancel(shutdown_timer_);
 }
@@ -118,6 +162,7 @@ void worker::run() {
   while (conns_) conns_->abort_now();
   for (connection* c : retired_) delete c;
   retired_.clear();
+  drop_user_timers();
 }
 
 void worker::accept_ready(listener& l) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -81,11 +82,16 @@ class worker {
   const shared_config& config() const noexcept { return cfg_; }
   bool draining() const noexcept { return draining_; }
   void connection_closed(connection* c) noexcept;
+  /// Runs `fn` on this worker after `ms` milliseconds (handlers' response::set_timeout).
+  /// Timers still pending when the worker stops are dropped without running.
+  void set_timeout(unsigned ms, std::function<void()> fn);
   /// Destroys `c` at the end of the loop turn (after every event of this turn was handled).
   void retire(connection* c);
 
  private:
   class listener;
+  struct user_timer;
+  void drop_user_timers() noexcept;
   void run();
   void accept_ready(listener& l);
   void begin_drain();
@@ -103,6 +109,7 @@ class worker {
   std::vector<std::unique_ptr<listener>> listeners_;
   unique_fd reserve_fd_;  // given up to accept-and-close a connection when out of descriptors
   connection* conns_ = nullptr;  // intrusive list of open connections
+  user_timer* user_timers_ = nullptr;  // intrusive list of pending handler timers
   std::size_t conn_count_ = 0;
   std::vector<connection*> retired_;
   struct retire_task;
