@@ -169,6 +169,10 @@ void serve(const static_root& root, const portico::request& req, portico::respon
   if (fd < 0) {
     if (errno == EACCES || errno == EPERM) {
       send_status(res, 403, "403 Forbidden\n");
+    } else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+      // Out of descriptors or memory: a temporary condition, not a missing file.
+      res.header("Retry-After", "1");
+      send_status(res, 503, "503 Service Unavailable: out of file descriptors\n");
     } else {
       send_status(res, 404, "404 Not Found\n");
     }

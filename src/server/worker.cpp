@@ -177,10 +177,9 @@ void worker::accept_ready(listener& l) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN) return;
       if (errno == EMFILE || errno == ENFILE) {
-        // Out of descriptors. Free the reserve one to accept the waiting connection and close it
-        // at once (so it is not left to time out in the queue), then pause accepting briefly so
-        // a full queue does not spin this loop.
-        worker_stats::add(st.refused);
+        // Out of descriptors. Free the reserve descriptor and use it to accept and close the
+        // waiting connections (their clients see a close rather than a timeout), then pause
+        // accepting briefly so that a full queue cannot make this loop spin.
         std::uint64_t now = loop_.now_ms();
         if (now - last_emfile_log_ms_ > 1000 || last_emfile_log_ms_ == 0) {
           LOG_WARN("worker %u: accept: %s; refusing connections (raise the fd limit, ulimit -n)",
@@ -188,8 +187,12 @@ void worker::accept_ready(listener& l) {
           last_emfile_log_ms_ = now;
         }
         reserve_fd_.reset();
-        int extra = ::accept4(l.fd(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (extra >= 0) ::close(extra);
+        for (int i = 0; i < 1024; ++i) {
+          int extra = ::accept4(l.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+          if (extra < 0) break;
+          worker_stats::add(st.refused);
+          ::close(extra);
+        }
         reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
         pause_accepting();
         return;
