@@ -303,10 +303,11 @@ std::error_code request_parser::check_request_line(const char* p, std::size_t be
       !is_digit(static_cast<unsigned char>(version[7]))) {
     return errc::bad_version;
   }
-  if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
-    return errc::unsupported_version;
-  }
-  version_minor_ = version[7] - '0';
+  // Only major version 1 is spoken here (HTTP/0.9, 2 and 3 → 505). RFC 9110 §2.5: a higher
+  // minor version of a major version we implement SHOULD be processed as the highest minor
+  // version we conform to, so HTTP/1.2 ... HTTP/1.9 are handled as HTTP/1.1.
+  if (version[5] != '1') return errc::unsupported_version;
+  version_minor_ = version[7] == '0' ? 0 : 1;
 
   // RFC 9112 §3.2: the four forms of request-target.
   const std::string_view method(p + begin, method_len_);

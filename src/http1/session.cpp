@@ -36,6 +36,7 @@ class exchange1 final : public detail::exchange {
   std::uint64_t unsent = 0;       // queued and not yet written
   std::uint64_t wire_bytes = 0;   // written so far
   std::uint64_t stream_sent = 0;  // body bytes queued for a Content-Length stream
+  std::uint64_t body_bytes = 0;   // body bytes of the response (what the access log reports)
   const char* pin = nullptr;      // request bytes in the input buffer [pin, pin + pin_len)
   std::size_t pin_len = 0;
   bool head_done = false;    // status line and fields queued
@@ -54,7 +55,7 @@ class exchange1 final : public detail::exchange {
     request_copy.clear();
     pieces.clear();
     piece_pos = 0;
-    unsent = wire_bytes = stream_sent = 0;
+    unsent = wire_bytes = stream_sent = body_bytes = 0;
     pin = nullptr;
     pin_len = 0;
     head_done = final = close_after = chunked = no_body = dispatched = false;
@@ -254,6 +255,7 @@ exchange1* session::push_exchange() {
 
 exchange1* session::link(exchange1* x) {
   x->attach(this);
+  x->remote_ip = remote_ip_;
   if (back_) {
     back_->next = x;
   } else {
@@ -541,6 +543,7 @@ void session::serialize(exchange1& x) {
       chunked = false;
     }
     x.chunked = chunked && !x.no_body;
+    if (!x.no_body && x.kind != detail::body_kind::stream) x.body_bytes = length;
     serialize_head(x, chunked, has_length, length);
     const bool small =
         !x.no_body &&
@@ -621,6 +624,7 @@ void session::take_stream_data(exchange1& x) {
         x.add_piece(std::move(crlf));
       }
       x.stream_sent += n;
+      x.body_bytes += n;
     }
   }
   if (x.unsent > cfg_.high_water) x.drain_wanted = true;
@@ -731,7 +735,7 @@ void session::complete_front() {
   front_ = x->next;
   if (!front_) back_ = nullptr;
   --in_flight_;
-  events_.on_response_done(*x, x->wire_bytes);
+  events_.on_response_done(*x, x->body_bytes);
   if (x->close_after) closing_ = true;
   x->next = nullptr;
   x->detach();

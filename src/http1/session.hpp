@@ -67,9 +67,9 @@ class session_events {
   virtual void on_request(detail::exchange& x) = 0;
   /// New output is ready (gather() will return bytes): schedule a write.
   virtual void on_output_ready() = 0;
-  /// A response was fully written (for statistics and the access log). `bytes` counts the
-  /// whole response on the wire.
-  virtual void on_response_done(const detail::exchange& x, std::uint64_t bytes) = 0;
+  /// A response was fully written (for statistics and the access log). `body_bytes`: bytes
+  /// of the response body (0 for HEAD, 204, 304), as the combined log format's %b.
+  virtual void on_response_done(const detail::exchange& x, std::uint64_t body_bytes) = 0;
   /// Forwarded from the handler API (response::post / set_timeout).
   virtual void post(std::function<void()> fn) = 0;
   virtual void set_timeout(unsigned ms, std::function<void()> fn) = 0;

@@ -105,6 +105,7 @@ void event_loop::run_turn_end() {
     }
     turn_end_running_.clear();
   }
+  if (finalizer_) finalizer_();
 }
 
 void event_loop::run() {

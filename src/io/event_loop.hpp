@@ -65,6 +65,10 @@ class event_loop {
   /// Loop thread only: runs `t->on_turn_end()` once at the end of this turn.
   void at_turn_end(turn_end_task* t);
 
+  /// Loop thread only: `fn` runs at the very end of every turn, after all turn-end tasks (the
+  /// place to destroy objects that may still be queued as tasks or timers earlier in the turn).
+  void set_turn_finalizer(std::function<void()> fn) { finalizer_ = std::move(fn); }
+
   timer_wheel& timers() noexcept { return timers_; }
   /// The loop's clock, read once per turn (milliseconds, monotonic).
   std::uint64_t now_ms() const noexcept { return now_ms_; }
@@ -84,6 +88,7 @@ class event_loop {
   std::vector<std::function<void()>> running_;
   std::vector<turn_end_task*> turn_end_;
   std::vector<turn_end_task*> turn_end_running_;
+  std::function<void()> finalizer_;
 };
 
 }  // namespace portico::io

@@ -68,19 +68,17 @@ void worker::drop_user_timers() noexcept {
   }
 }
 
-struct worker::retire_task final : io::turn_end_task {
-  worker& w;
-  explicit retire_task(worker& wk) : w(wk) {}
-  void on_turn_end() override {
-    auto list = std::move(w.retired_);
-    w.retired_.clear();
-    for (connection* c : list) delete c;
-    w.check_drained();
-  }
-};
-
 worker::worker(const shared_config& cfg, unsigned index)
-    : cfg_(cfg), index_(index), retire_task_(std::make_unique<retire_task>(*this)) {
+    : cfg_(cfg), index_(index) {
+  // Closed connections are destroyed after everything else of the turn ran: one may still be
+  // queued as a turn-end task (a pending flush) when it closes.
+  loop_.set_turn_finalizer([this] {
+    if (retired_.empty()) return;
+    auto list = std::move(retired_);
+    retired_.clear();
+    for (connection* c : list) delete c;
+    check_drained();
+  });
   reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   accept_pause_timer_.owner = this;
   accept_pause_timer_.fire = [](io::timer_node* n) {
@@ -244,10 +242,7 @@ void worker::connection_closed(connection* c) noexcept {
   retire(c);
 }
 
-void worker::retire(connection* c) {
-  retired_.push_back(c);
-  loop_.at_turn_end(retire_task_.get());
-}
+void worker::retire(connection* c) { retired_.push_back(c); }
 
 void worker::begin_drain() {
   if (draining_) return;

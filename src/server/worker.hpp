@@ -85,7 +85,7 @@ class worker {
   /// Runs `fn` on this worker after `ms` milliseconds (handlers' response::set_timeout).
   /// Timers still pending when the worker stops are dropped without running.
   void set_timeout(unsigned ms, std::function<void()> fn);
-  /// Destroys `c` at the end of the loop turn (after every event of this turn was handled).
+  /// Destroys `c` at the very end of the loop turn (after every event and task of the turn).
   void retire(connection* c);
 
  private:
@@ -112,8 +112,6 @@ class worker {
   user_timer* user_timers_ = nullptr;  // intrusive list of pending handler timers
   std::size_t conn_count_ = 0;
   std::vector<connection*> retired_;
-  struct retire_task;
-  std::unique_ptr<retire_task> retire_task_;
   io::timer_node accept_pause_timer_;
   io::timer_node shutdown_timer_;
   std::uint64_t last_emfile_log_ms_ = 0;

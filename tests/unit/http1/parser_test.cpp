@@ -291,6 +291,13 @@ std::vector<valid_case> valid_cases() {
     v.push_back({"absolute_form_ipv6_no_path", in, o});
   }
   {
+    // RFC 9110 §2.5: a higher minor version of HTTP/1 is processed as HTTP/1.1.
+    std::string in = "GET / HTTP/1.2\r\nHost: a.example\r\n\r\n";
+    outcome o = done(in.size(), 0, "GET", "/", 1, {{"Host", "a.example"}});
+    o.host = "a.example";
+    v.push_back({"http12_as_http11", in, o});
+  }
+  {
     std::string in = "OPTIONS * HTTP/1.1\r\nHost: a.example\r\n\r\n";
     outcome o = done(in.size(), 0, "OPTIONS", "*", 1, {{"Host", "a.example"}});
     o.host = "a.example";
@@ -529,7 +536,6 @@ std::vector<bad_case> bad_cases() {
        errc::transfer_encoding_http10, 400},
       {"connection_not_token", req("Connection: close, a b\r\n"), errc::bad_header_value, 400},
       {"http20", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", errc::unsupported_version, 505},
-      {"http12", "GET / HTTP/1.2\r\nHost: h\r\n\r\n", errc::unsupported_version, 505},
       {"http30", "GET / HTTP/3.0\r\nHost: h\r\n\r\n", errc::unsupported_version, 505},
       {"http09_version", "GET / HTTP/0.9\r\nHost: h\r\n\r\n", errc::unsupported_version, 505},
       {"lowercase_version", "GET / http/1.1\r\nHost: h\r\n\r\n", errc::bad_version, 400},
