@@ -10,10 +10,12 @@
 
 namespace portico {
 
+class response;
 namespace detail {
 class exchange;
-}
-class response;
+/// Library-internal: the exchange behind a response handle.
+exchange& access(response& res) noexcept;
+}  // namespace detail
 
 /// A request header field. Views into the connection's buffer: valid while the request is.
 struct header_view {
@@ -62,6 +64,8 @@ class request {
 /// asynchronous handler) from the same worker thread; every call must be made on that thread
 /// (use post() from elsewhere). Calls after the connection went away do nothing (see aborted()).
 class response {
+  friend detail::exchange& detail::access(response&) noexcept;
+
  public:
   response(const response& o) noexcept;
   response& operator=(const response& o) noexcept;

@@ -207,13 +207,15 @@ const request& response::req() const noexcept { return x_->req(); }
 
 namespace portico::detail {
 
+exchange& access(portico::response& res) noexcept { return *res.x_; }
+
 exchange::~exchange() { close_file(); }
 
 void exchange::close_file() noexcept {
-  if (file_fd >= 0) {
-    ::close(file_fd);
-    file_fd = -1;
-  }
+  if (file_fd >= 0 && owns_file) ::close(file_fd);
+  file_fd = -1;
+  owns_file = true;
+  file_keepalive.reset();
 }
 
 void exchange::detach() noexcept {
@@ -253,6 +255,7 @@ void exchange::reset() noexcept {
   body_view = {};
   close_file();
   file_offset = file_length = 0;
+  parts.clear();
   started = ended = aborted = false;
   on_drain = nullptr;
   on_abort = nullptr;

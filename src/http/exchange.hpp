@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,7 +50,14 @@ struct response_field {
   std::string value;
 };
 
-enum class body_kind : std::uint8_t { none, memory, view, file, stream };
+enum class body_kind : std::uint8_t { none, memory, view, file, parts, stream };
+
+/// One piece of a `parts` body: literal text, or a slice of the exchange's file.
+struct body_part {
+  std::string text;                  ///< sent when file_length == 0
+  std::uint64_t file_offset = 0;
+  std::uint64_t file_length = 0;     ///< > 0: a slice of file_fd
+};
 
 class exchange {
  public:
@@ -85,9 +93,12 @@ class exchange {
   body_kind kind = body_kind::none;
   std::string body_memory;          ///< kind == memory; for stream: bytes not yet taken
   std::string_view body_view;       ///< kind == view
-  int file_fd = -1;                 ///< kind == file (owned)
-  std::uint64_t file_offset = 0;
+  int file_fd = -1;                 ///< kind == file or parts
+  bool owns_file = true;            ///< close file_fd at the end (false: file_keepalive owns it)
+  std::shared_ptr<const void> file_keepalive;  ///< keeps a shared (cached) descriptor open
+  std::uint64_t file_offset = 0;    ///< kind == file
   std::uint64_t file_length = 0;
+  std::vector<body_part> parts;     ///< kind == parts (multipart/byteranges)
   bool started = false;   ///< send*/write was called: status and fields are fixed
   bool ended = false;     ///< the handler finished the body
   bool aborted = false;   ///< the transport went away or the response was cut

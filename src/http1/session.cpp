@@ -518,6 +518,9 @@ void session::serialize(exchange1& x) {
       case detail::body_kind::file:
         length = x.file_length;
         break;
+      case detail::body_kind::parts:
+        for (const auto& p : x.parts) length += p.file_length ? p.file_length : p.text.size();
+        break;
       case detail::body_kind::stream:
         if (x.has_content_length) {
           length = x.content_length;
@@ -576,6 +579,21 @@ void session::serialize(exchange1& x) {
         p.offset = x.file_offset;
         p.len = x.file_length;
         x.add_piece(std::move(p));
+      } else if (x.kind == detail::body_kind::parts) {
+        for (auto& part : x.parts) {
+          if (part.file_length) {
+            exchange1::piece p{exchange1::piece::file};
+            p.fd = x.file_fd;
+            p.offset = part.file_offset;
+            p.len = part.file_length;
+            x.add_piece(std::move(p));
+          } else if (!part.text.empty()) {
+            exchange1::piece p{exchange1::piece::own};
+            p.len = part.text.size();
+            p.owned = std::move(part.text);
+            x.add_piece(std::move(p));
+          }
+        }
       }
     }
     if (x.kind != detail::body_kind::stream) {

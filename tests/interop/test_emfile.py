@@ -90,7 +90,10 @@ class EmfileTest(unittest.TestCase):
                         held.append(srv.connect(timeout=2))
                     except OSError:
                         break
-                # One of the first connections (accepted) asks for a file it cannot open.
+                # Once the server has run out of descriptors, one of the first (accepted)
+                # connections asks for a file it cannot open.
+                self.assertTrue(wait_for(lambda: "refusing connections" in srv.stderr_text(),
+                                         scaled(10)))
                 held[0].sendall(request("GET", "/index.html"))
                 data = held[0].recv(4096)
                 self.assertTrue(data.startswith(b"HTTP/1.1 503"), data[:100])

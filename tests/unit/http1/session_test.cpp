@@ -439,3 +439,44 @@ TEST(Http1Session, ResponseHeaderInjectionIsRefused) {
 
 }  // namespace
 }  // namespace portico::http1
+
+namespace portico::http1 {
+namespace {
+
+TEST(Http1Session, PartsBodyInterleavesTextAndFileSlicesWithExactLength) {
+  harness h;
+  h.handler = [](detail::exchange&, portico::response& res) {
+    auto& x = detail::access(res);
+    x.file_fd = 42;  // never read: the test plays the socket
+    x.owns_file = false;
+    x.parts.push_back({"--b\r\n", 0, 0});
+    x.parts.push_back({"", 100, 10});
+    x.parts.push_back({"\r\n--b--\r\n", 0, 0});
+    x.kind = detail::body_kind::parts;
+    x.started = x.ended = true;
+    x.owner()->exchange_updated(x);
+  };
+  h.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  iovec iov[8];
+  file_piece fp;
+  std::size_t n = h.s().gather(iov, &fp);
+  ASSERT_EQ(n, 2u);  // head, then "--b\r\n"; stops before the file slice
+  std::string head(static_cast<char*>(iov[0].iov_base), iov[0].iov_len);
+  EXPECT_NE(head.find("Content-Length: 24\r\n"), std::string::npos);  // 5 + 10 + 9
+  h.s().output_written(iov[0].iov_len + iov[1].iov_len);
+  n = h.s().gather(iov, &fp);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(fp.fd, 42);
+  EXPECT_EQ(fp.offset, 100u);
+  EXPECT_EQ(fp.length, 10u);
+  h.s().output_written(4);  // a partial sendfile
+  n = h.s().gather(iov, &fp);
+  EXPECT_EQ(fp.offset, 104u);
+  EXPECT_EQ(fp.length, 6u);
+  h.s().output_written(6);
+  EXPECT_EQ(h.drain(), "\r\n--b--\r\n");
+  EXPECT_EQ(h.completed.size(), 1u);
+}
+
+}  // namespace
+}  // namespace portico::http1
