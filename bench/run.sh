@@ -1,0 +1,596 @@
+#!/usr/bin/env bash
+# Portico HTTP/1.1 load benchmark against nginx and h2o on the same machine, same run.
+#
+#   bench/run.sh                 (or: make bench)
+#
+# Environment (all optional):
+#   PORTICO_BIN   portico binary            (default build/release/apps/portico/portico)
+#   SERVERS       servers to run            (default "portico nginx h2o"; a missing one is skipped)
+#   SCENARIOS     "ka64 ka256 pipe16 idle"  (kaN: keep-alive, N connections;
+#                                            pipeD: pipelined depth D at PIPE_CONNS connections;
+#                                            idle: memory per idle keep-alive connection)
+#   ROUNDS        rounds per scenario, servers alternating; the median is reported (default 3)
+#   DURATION      seconds per measurement   (default 10)
+#   WARMUP        seconds of warm-up before each measurement (default 2)
+#   PIPE_CONNS    connections for pipeD     (default 64)
+#   IDLE_CONNS    connections for idle      (default 10000)
+#   BENCH_PORT    first port; servers use BENCH_PORT..BENCH_PORT+2 (default 18080)
+#   SERVER_CPU / CLIENT_CPU   CPUs for the server and for wrk (default 0 / 1)
+#   RESULTS_DIR   where results go          (default bench/results)
+#   UPDATE_DOCS   1: copy the chart to docs/benchmarks-http1.png (default 1)
+#
+# Everything runs on 127.0.0.1; configs, docroot, logs and pid files live in a temp dir; every
+# process started here is stopped on exit (normal, error or Ctrl-C).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+
+PORTICO_BIN=${PORTICO_BIN:-$ROOT/build/release/apps/portico/portico}
+SERVERS=${SERVERS:-portico nginx h2o}
+SCENARIOS=${SCENARIOS:-ka64 ka256 pipe16 idle}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+PIPE_CONNS=${PIPE_CONNS:-64}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+BENCH_PORT=${BENCH_PORT:-18080}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+RESULTS_DIR=${RESULTS_DIR:-$BENCH/results}
+UPDATE_DOCS=${UPDATE_DOCS:-1}
+
+SERVERS=${SERVERS//,/ }
+SCENARIOS=${SCENARIOS//,/ }
+DURATION=${DURATION%s}
+WARMUP=${WARMUP%s}
+
+die() { echo "bench: error: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+for v in ROUNDS DURATION WARMUP PIPE_CONNS IDLE_CONNS BENCH_PORT SERVER_CPU CLIENT_CPU; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
+done
+((ROUNDS >= 1 && DURATION >= 1)) || die "ROUNDS and DURATION must be >= 1"
+((BENCH_PORT >= 1024 && BENCH_PORT <= 65000)) || die "BENCH_PORT must be in 1024..65000"
+for s in $SCENARIOS; do
+  [[ $s =~ ^(ka[0-9]+|pipe[0-9]+|idle)$ ]] || die "unknown scenario '$s' (kaN, pipeD, idle)"
+done
+for s in $SERVERS; do
+  [[ $s =~ ^(portico|nginx|h2o)$ ]] || die "unknown server '$s' (portico, nginx, h2o)"
+done
+for t in wrk taskset curl ss cc gnuplot awk; do
+  command -v "$t" >/dev/null || die "'$t' not found; run scripts/setup.sh --bench"
+done
+NCPU=$(nproc)
+((SERVER_CPU < NCPU && CLIENT_CPU < NCPU)) || die "SERVER_CPU/CLIENT_CPU must be < $NCPU"
+[[ $SERVER_CPU != "$CLIENT_CPU" ]] || note "warning: server and wrk share CPU $SERVER_CPU"
+
+# ---------------------------------------------------------------------------------------------
+# Servers present
+declare -A PORT BIN_OK SRV_PID
+i=0
+for s in portico nginx h2o; do PORT[$s]=$((BENCH_PORT + i)); i=$((i + 1)); done
+ACTIVE=()
+for s in $SERVERS; do
+  case $s in
+    portico) bin=$PORTICO_BIN ;;
+    nginx) bin=$(command -v nginx || true) ;;
+    h2o) bin=$(command -v h2o || true) ;;
+  esac
+  if [[ -n $bin && -x $bin ]]; then
+    ACTIVE+=("$s")
+  else
+    note "skipping $s: binary not found (${bin:-$s not in PATH})"
+  fi
+done
+((${#ACTIVE[@]})) || die "no server to benchmark"
+
+# ---------------------------------------------------------------------------------------------
+# Limits: servers and idle_conns need one fd per connection.
+hard=$(ulimit -Hn)
+ulimit -n 65536 2>/dev/null || ulimit -n "$hard"
+NOFILE=$(ulimit -n)
+[[ $NOFILE == unlimited ]] && NOFILE=65536
+if ((IDLE_CONNS + 128 > NOFILE)); then
+  note "warning: open-file limit is $NOFILE; IDLE_CONNS lowered from $IDLE_CONNS to $((NOFILE - 128))"
+  IDLE_CONNS=$((NOFILE - 128))
+fi
+MAXCONN=$((NOFILE - 64 < 20000 ? NOFILE - 64 : 20000))
+
+# ---------------------------------------------------------------------------------------------
+# Temp dir, cleanup
+WORK=$(mktemp -d /tmp/portico-bench.XXXXXX)
+chmod 755 "$WORK"   # nginx workers and h2o drop to 'nobody' when started as root
+IDLE_PID=""
+ALL_PIDS=()
+
+tree_pids() {  # PID and all its descendants
+  local p=$1 c
+  [[ -d /proc/$p ]] || return 0
+  echo "$p"
+  for c in $(pgrep -P "$p" 2>/dev/null || true); do tree_pids "$c"; done
+}
+
+stop_tree() {  # SIGTERM a process tree, SIGKILL whatever is left after 5 s
+  local root=$1 pids p n
+  pids=$(tree_pids "$root")
+  [[ -n $pids ]] || { wait "$root" 2>/dev/null || true; return 0; }
+  kill -TERM $pids 2>/dev/null || true
+  for ((n = 0; n < 50; n++)); do
+    local alive=0
+    for p in $pids; do
+      if [[ -d /proc/$p && $(awk '{print $3}' /proc/$p/stat 2>/dev/null) != Z ]]; then alive=1; fi
+    done
+    ((alive)) || break
+    sleep 0.1
+  done
+  kill -KILL $pids 2>/dev/null || true
+  wait "$root" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  exec 7>&- 2>/dev/null
+  if [[ -n $IDLE_PID ]]; then stop_tree "$IDLE_PID"; fi
+  for p in "${ALL_PIDS[@]}"; do stop_tree "$p"; done
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'note interrupted; exit 130' INT
+trap 'note terminated; exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Docroot and configs (equivalent settings; see docs/benchmarks.md)
+DOCROOT=$WORK/www
+mkdir -p "$DOCROOT" "$WORK/nginx" "$WORK/h2o"
+printf 'Hello, World!' >"$DOCROOT/hello.txt"
+chmod 755 "$DOCROOT" "$WORK/nginx" "$WORK/h2o"
+chmod 644 "$DOCROOT/hello.txt"
+
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+worker_rlimit_nofile $NOFILE;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events {
+    worker_connections $MAXCONN;
+}
+http {
+    access_log off;
+    sendfile on;
+    gzip off;
+    keepalive_timeout 300s;
+    keepalive_requests 1000000;
+    types { text/plain txt; }
+    default_type application/octet-stream;
+    client_body_temp_path $WORK/nginx/body;
+    proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    server {
+        listen 127.0.0.1:${PORT[nginx]};
+        root $DOCROOT;
+        location / { }
+    }
+}
+EOF
+
+# h2o 2.2: no per-connection request limit exists; http1-request-timeout is also its idle
+# keep-alive timeout. No compress/gzip directive means no compression. No access-log directive
+# means no access log.
+cat >"$WORK/h2o/h2o.conf" <<EOF
+num-threads: 1
+max-connections: $MAXCONN
+http1-request-timeout: 300
+error-log: $WORK/h2o/error.log
+listen:
+  host: 127.0.0.1
+  port: ${PORT[h2o]}
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $DOCROOT
+EOF
+
+start_server() {
+  local s=$1 port=${PORT[$1]} pid n body
+  if [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]]; then
+    die "port $port (for $s) is already in use; set BENCH_PORT"
+  fi
+  : >"$WORK/$s.out"
+  case $s in
+    portico)
+      taskset -c "$SERVER_CPU" "$PORTICO_BIN" serve "$DOCROOT" --listen "127.0.0.1:$port" \
+        --threads 1 --keepalive-timeout 300 --max-requests-per-connection 1000000 \
+        </dev/null >>"$WORK/$s.out" 2>&1 &
+      ;;
+    nginx)
+      taskset -c "$SERVER_CPU" nginx -p "$WORK/nginx/" -e "$WORK/nginx/error.log" \
+        -c "$WORK/nginx/nginx.conf" -g 'daemon off;' </dev/null >>"$WORK/$s.out" 2>&1 &
+      ;;
+    h2o)
+      taskset -c "$SERVER_CPU" h2o -c "$WORK/h2o/h2o.conf" </dev/null >>"$WORK/$s.out" 2>&1 &
+      ;;
+  esac
+  pid=$!
+  SRV_PID[$s]=$pid
+  ALL_PIDS+=("$pid")
+  for ((n = 0; n < 100; n++)); do
+    if ! [[ -d /proc/$pid ]] || [[ $(awk '{print $3}' /proc/$pid/stat 2>/dev/null) == Z ]]; then
+      tail -n 20 "$WORK/$s.out" "$WORK/$s/error.log" 2>/dev/null >&2 || true
+      die "$s exited during start-up"
+    fi
+    body=$(curl -s --max-time 1 "http://127.0.0.1:$port/hello.txt" 2>/dev/null || true)
+    [[ $body == "Hello, World!" ]] && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$WORK/$s.out" >&2 || true
+  die "$s did not serve /hello.txt on 127.0.0.1:$port within 10 s"
+}
+
+stop_server() {
+  local s=$1 pid=${SRV_PID[$1]:-} p keep=()
+  [[ -n $pid ]] || return 0
+  stop_tree "$pid"
+  for p in "${ALL_PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+  ALL_PIDS=("${keep[@]}")
+  SRV_PID[$s]=""
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() {  # utime+stime of the whole process tree (each /proc/PID/stat covers all threads)
+  local p t=0 v
+  for p in $(tree_pids "$1"); do
+    v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
+cpu_lines() {  # /proc/stat: all CPUs, the server CPU, the client CPU
+  awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '$1 == "cpu" || $1 == a || $1 == b' /proc/stat
+}
+cpu_busy() {  # before after -> "server_busy% client_busy% steal% process_ticks"
+  # busy: not idle/iowait (includes softirq and other processes); steal: max of the two CPUs;
+  # process_ticks: user+nice+system ticks of all CPUs, i.e. time charged to some process.
+  awk -v a="cpu$SERVER_CPU" -v b="cpu$CLIENT_CPU" '
+    { t = 0; for (i = 2; i <= 9; i++) t += $i; idle = $5 + $6; st = $9; pr = $2 + $3 + $4 }
+    NR == FNR { T[$1] = t; I[$1] = idle; S[$1] = st; P[$1] = pr; next }
+    { dt = t - T[$1]; if (dt <= 0) dt = 1
+      busy[$1] = 100 * (dt - (idle - I[$1])) / dt; steal[$1] = 100 * (st - S[$1]) / dt
+      proc[$1] = pr - P[$1] }
+    END { m = steal[a] > steal[b] ? steal[a] : steal[b]
+          printf "%.0f %.0f %.1f %d\n", busy[a], busy[b], m, proc["cpu"] }' "$1" "$2"
+}
+children_ticks() {  # CPU ticks of this shell's finished (waited-for) descendants: wrk's time
+  sed 's/.*) //' "/proc/$$/stat" | awk '{print $14 + $15}'
+}
+
+rss_kb() {  # resident memory of the whole process tree, kB
+  local p t=0 v
+  for p in $(tree_pids "$1"); do
+    if [[ -r /proc/$p/smaps_rollup ]]; then
+      v=$(awk '/^Rss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null) || v=0
+    else
+      v=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
+    fi
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Output files
+mkdir -p "$RESULTS_DIR"
+TS=$(date -u +%Y%m%dT%H%M%SZ)
+RAW=$RESULTS_DIR/$TS.tsv
+LOG=$RESULTS_DIR/$TS.log
+JSON=$RESULTS_DIR/$TS.json
+SUMMARY=$RESULTS_DIR/$TS.summary.tsv
+PNG=$RESULTS_DIR/http1-$TS.png
+printf 'kind\tscenario\tserver\tround\treq_per_s\trequests\tcpu_s\treq_per_cpu_s\terrors\tbytes_per_conn\topen_conns\tserver_cpu_busy_pct\tclient_cpu_busy_pct\tsteal_pct\twrk_cpu_s\tother_procs_cpu_pct\n' >"$RAW"
+: >"$LOG"
+
+# Machine
+CPU_MODEL=$(lscpu 2>/dev/null | awk -F: '/^Model name/ {sub(/^[ \t]+/, "", $2); print $2; exit}')
+KERNEL=$(uname -r)
+OS=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")
+NGINX_V=$(nginx -v 2>&1 | sed 's/^nginx version: //' || true)
+H2O_V=$(h2o --version 2>/dev/null | head -n1 || true)
+WRK_V=$(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}' || true)
+PORTICO_V=unknown
+if [[ " ${ACTIVE[*]} " == *" portico "* ]]; then
+  PORTICO_V=$(timeout 2 "$PORTICO_BIN" version 2>&1 </dev/null | head -n1 || true)
+  [[ $PORTICO_V =~ [0-9]+\.[0-9]+ ]] || PORTICO_V=$(timeout 2 "$PORTICO_BIN" --version 2>&1 </dev/null | head -n1 || true)
+  [[ $PORTICO_V =~ [0-9]+\.[0-9]+ ]] || PORTICO_V=unknown
+fi
+GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)
+PORTICO_V="$PORTICO_V (git $GIT_REV)"
+MEM_TOTAL=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+
+{
+  echo "machine: $CPU_MODEL, $NCPU CPUs, $MEM_TOTAL RAM, $OS, kernel $KERNEL"
+  echo "peers:   ${NGINX_V:-nginx n/a}; ${H2O_V:-h2o n/a}; ${WRK_V:-wrk n/a}; portico: $PORTICO_V"
+  echo "setup:   server on CPU $SERVER_CPU, wrk -t1 on CPU $CLIENT_CPU; $ROUNDS rounds, median;" \
+    "${DURATION}s runs after ${WARMUP}s warm-up; servers: ${ACTIVE[*]}"
+} | tee -a "$LOG" >&2
+
+# Other load on the machine skews everything: sample it for one second before starting.
+head -n1 /proc/stat >"$WORK/stat0"
+sleep 1
+head -n1 /proc/stat >"$WORK/stat1"
+BUSY_BEFORE=$(awk 'NR == FNR {for (i = 2; i <= 9; i++) t0 += $i; i0 = $5 + $6; next}
+  {for (i = 2; i <= 9; i++) t1 += $i; i1 = $5 + $6} END {dt = t1 - t0; if (dt <= 0) dt = 1; printf "%.0f", 100 * (dt - (i1 - i0)) / dt}' \
+  "$WORK/stat0" "$WORK/stat1")
+if ((BUSY_BEFORE > 10)); then
+  note "warning: the machine is ${BUSY_BEFORE}% busy before the benchmark starts; results will be noisy"
+  ps -eo pid,pcpu,comm --sort=-pcpu | head -n 4 | tail -n 3 | sed 's/^/bench:   /' >&2
+fi
+echo "load:    ${BUSY_BEFORE}% of all CPUs busy in the second before the run" | tee -a "$LOG" >&2
+
+# Time estimate
+nload=0
+for s in $SCENARIOS; do [[ $s == idle ]] || nload=$((nload + 1)); done
+est=$((ROUNDS * ${#ACTIVE[@]} * nload * (DURATION + WARMUP + 1)))
+if [[ " $SCENARIOS " == *" idle "* ]]; then est=$((est + ROUNDS * ${#ACTIVE[@]} * 7)); fi
+note "estimated time: $((est / 60)) min $((est % 60)) s"
+
+# ---------------------------------------------------------------------------------------------
+# Build the idle-connection client
+IDLE_BIN=$WORK/idle_conns
+cc -O2 -Wall -o "$IDLE_BIN" "$BENCH/idle_conns.c" || die "cannot compile bench/idle_conns.c"
+
+# ---------------------------------------------------------------------------------------------
+# Memory per idle keep-alive connection. A fresh server per round: warm it with a short wrk
+# run, read its RSS, open IDLE_CONNS connections that each get one response and then sit idle,
+# read the RSS again.
+mem_round() {
+  local s=$1 r=$2 port=${PORT[$1]} pid before after line open failed n per fifo out
+  start_server "$s"
+  pid=${SRV_PID[$s]}
+  taskset -c "$CLIENT_CPU" timeout -k 2 10 wrk -t1 -c64 -d1s "http://127.0.0.1:$port/hello.txt" >/dev/null 2>&1 || true
+  sleep 0.5
+  before=$(rss_kb "$pid")
+  fifo=$WORK/idle.ctl
+  out=$WORK/idle.out
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  : >"$out"
+  taskset -c "$CLIENT_CPU" "$IDLE_BIN" -n "$IDLE_CONNS" -p "$port" -w 3 -t 120 <"$fifo" >"$out" 2>>"$LOG" &
+  IDLE_PID=$!
+  exec 7>"$fifo"   # idle_conns holds its connections until this is closed
+  line=""
+  for ((n = 0; n < 1100; n++)); do
+    line=$(grep -m1 '^READY' "$out" || true)
+    [[ -n $line ]] && break
+    [[ -d /proc/$IDLE_PID ]] || break
+    sleep 0.1
+  done
+  after=$(rss_kb "$pid")
+  exec 7>&-
+  wait "$IDLE_PID" 2>/dev/null || true
+  IDLE_PID=""
+  stop_server "$s"
+  if [[ -z $line ]]; then
+    note "$s round $r: idle_conns did not get ready (see $LOG)"
+    printf 'idle\tidle\t%s\t%s\t\t\t\t\t1\t\t0\n' "$s" "$r" >>"$RAW"
+    return 0
+  fi
+  open=$(sed 's/.*open=\([0-9]*\).*/\1/' <<<"$line")
+  failed=$(sed 's/.*failed=\([0-9]*\).*/\1/' <<<"$line")
+  per=-
+  if ((open > 0)); then per=$(((after - before) * 1024 / open)); fi
+  printf 'idle\tidle\t%s\t%s\t\t\t\t\t%s\t%s\t%s\n' "$s" "$r" "$failed" "$per" "$open" >>"$RAW"
+  printf '  idle   %-8s round %d: RSS %d kB -> %d kB, %d idle connections open (%d failed): %s B/conn\n' \
+    "$s" "$r" "$before" "$after" "$open" "$failed" "$per" | tee -a "$LOG" >&2
+}
+
+if [[ " $SCENARIOS " == *" idle "* ]]; then
+  note "memory per idle connection: $IDLE_CONNS connections, $ROUNDS rounds"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for s in "${ACTIVE[@]}"; do mem_round "$s" "$r"; done
+  done
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Throughput: all servers up (idle ones cost nothing), rounds alternate servers.
+wrk_args() {  # scenario -> wrk arguments (without -d and URL)
+  case $1 in
+    ka*) echo "-t1 -c${1#ka} --timeout 5s" ;;
+    pipe*) echo "-t1 -c$PIPE_CONNS --timeout 5s -s $BENCH/pipeline.lua" ;;
+  esac
+}
+
+load_round() {
+  local scen=$1 s=$2 r=$3 port=${PORT[$2]} pid=${SRV_PID[$2]} args url out c0 c1 w0 w1 rps total cpu rpc errs
+  local busy_s busy_c steal proc_ticks other wcpu
+  args=$(wrk_args "$scen")
+  url="http://127.0.0.1:$port/hello.txt"
+  export PIPELINE_DEPTH=${scen#pipe}
+  # shellcheck disable=SC2086
+  taskset -c "$CLIENT_CPU" timeout -k 2 $((WARMUP + 30)) wrk $args -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
+  cpu_lines >"$WORK/stat0"
+  w0=$(children_ticks)
+  c0=$(cpu_ticks "$pid")
+  # shellcheck disable=SC2086
+  out=$(taskset -c "$CLIENT_CPU" timeout -k 2 $((DURATION + 30)) wrk $args -d"${DURATION}s" "$url" 2>&1) || true
+  c1=$(cpu_ticks "$pid")
+  w1=$(children_ticks)
+  cpu_lines >"$WORK/stat1"
+  read -r busy_s busy_c steal proc_ticks < <(cpu_busy "$WORK/stat0" "$WORK/stat1")
+  # CPU time other processes got during the run (both CPUs), in % of one CPU
+  other=$(awk -v p="$proc_ticks" -v s=$((c1 - c0)) -v w=$((w1 - w0)) -v hz="$CLK_TCK" -v d="$DURATION" \
+    'BEGIN {o = (p - s - w) / hz; if (o < 0) o = 0; printf "%.0f", 100 * o / d}')
+  wcpu=$(awk -v t=$((w1 - w0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  { echo "=== $scen $s round $r: wrk $args -d${DURATION}s $url"; echo "$out"; } >>"$LOG"
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  total=$(awk '/ requests in / {print $1}' <<<"$out")
+  errs=$(awk '/^  Socket errors:/ {gsub(/,/, ""); e += $4 + $6 + $8 + $10} /^  Non-2xx/ {e += $NF} END {print e + 0}' <<<"$out")
+  if [[ -z $rps || -z $total ]]; then
+    note "$scen $s round $r: wrk failed (see $LOG)"
+    printf 'load\t%s\t%s\t%s\t\t\t\t\t1\t\t\n' "$scen" "$s" "$r" >>"$RAW"
+    return 0
+  fi
+  cpu=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  rpc=$(awk -v n="$total" -v c="$cpu" 'BEGIN {if (c > 0) printf "%.0f", n / c; else print ""}')
+  printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$s" "$r" "$rps" "$total" "$cpu" "$rpc" "$errs" \
+    "$busy_s" "$busy_c" "$steal" "$wcpu" "$other" >>"$RAW"
+  printf '  %-7s %-8s round %d: %8.0f req/s, server %5.2f CPU-s, %7s req/CPU-s | wrk %5.2f CPU-s, other processes %3s%%, steal %s%%%s\n' \
+    "$scen" "$s" "$r" "$rps" "$cpu" "${rpc:--}" "$wcpu" "$other" "$steal" \
+    "$(if ((errs)); then echo ", $errs errors"; fi)" | tee -a "$LOG" >&2
+  # Other processes or the hypervisor taking CPU time make this round's req/s untrustworthy
+  # (req/CPU-s much less so).
+  if awk -v st="$steal" -v o="$other" 'BEGIN {exit !(st > 5 || o > 10)}'; then
+    note "warning: $scen $s round $r: other processes used ${other}% of a CPU, steal ${steal}%: the machine is not quiet"
+  fi
+}
+
+LOAD_SCENS=()
+for scen in $SCENARIOS; do [[ $scen == idle ]] || LOAD_SCENS+=("$scen"); done
+if ((${#LOAD_SCENS[@]})); then
+  for s in "${ACTIVE[@]}"; do start_server "$s"; done
+  for scen in "${LOAD_SCENS[@]}"; do
+    note "scenario $scen: wrk $(wrk_args "$scen")"
+    for ((r = 1; r <= ROUNDS; r++)); do
+      for s in "${ACTIVE[@]}"; do load_round "$scen" "$s" "$r"; done
+    done
+  done
+  for s in "${ACTIVE[@]}"; do stop_server "$s"; done
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Medians, table, JSON, chart
+median() {  # kind scenario server column -> median over rounds, or '-'
+  awk -F'\t' -v k="$1" -v sc="$2" -v sv="$3" -v col="$4" \
+    'NR > 1 && $1 == k && $2 == sc && $3 == sv && $col != "" && $col != "-" {print $col}' "$RAW" |
+    sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'; }
+fmt() { awk -v v="$1" -v d="${2:-0}" 'BEGIN {if (v == "-") print "-"; else printf "%.*f", d, v}'; }
+
+declare -A MED
+ALLS=(portico nginx h2o)
+for scen in $SCENARIOS; do
+  for s in "${ALLS[@]}"; do
+    if [[ $scen == idle ]]; then
+      MED[$scen.$s.mem]=$(median idle idle "$s" 10)
+      MED[$scen.$s.open]=$(median idle idle "$s" 11)
+    else
+      MED[$scen.$s.rps]=$(median load "$scen" "$s" 5)
+      MED[$scen.$s.cpu]=$(median load "$scen" "$s" 7)
+      MED[$scen.$s.rpc]=$(median load "$scen" "$s" 8)
+      MED[$scen.$s.err]=$(awk -F'\t' -v sc="$scen" -v sv="$s" 'NR > 1 && $1 == "load" && $2 == sc && $3 == sv {e += $9} END {print e + 0}' "$RAW")
+    fi
+  done
+done
+
+{
+  echo
+  echo "Portico HTTP/1.1 benchmark, $TS (median of $ROUNDS rounds, ${DURATION}s each)"
+  echo "machine: $CPU_MODEL, $NCPU CPUs, kernel $KERNEL; ${NGINX_V:-}; ${H2O_V:-}; ${WRK_V:-}"
+  if ((${#LOAD_SCENS[@]})); then
+    echo
+    printf '%-9s %12s %12s %12s %9s %9s\n' "req/s" portico nginx h2o "p/nginx" "p/h2o"
+    for scen in "${LOAD_SCENS[@]}"; do
+      printf '%-9s %12s %12s %12s %9s %9s\n' "$scen" "$(fmt "${MED[$scen.portico.rps]}")" \
+        "$(fmt "${MED[$scen.nginx.rps]}")" "$(fmt "${MED[$scen.h2o.rps]}")" \
+        "$(ratio "${MED[$scen.portico.rps]}" "${MED[$scen.nginx.rps]}")" \
+        "$(ratio "${MED[$scen.portico.rps]}" "${MED[$scen.h2o.rps]}")"
+    done
+    echo
+    printf '%-9s %12s %12s %12s | %-26s\n' "CPU-s" portico nginx h2o "req per server CPU-second"
+    for scen in "${LOAD_SCENS[@]}"; do
+      printf '%-9s %12s %12s %12s | %8s %8s %8s   %5s %5s\n' "$scen" "$(fmt "${MED[$scen.portico.cpu]}" 2)" \
+        "$(fmt "${MED[$scen.nginx.cpu]}" 2)" "$(fmt "${MED[$scen.h2o.cpu]}" 2)" \
+        "$(fmt "${MED[$scen.portico.rpc]}")" "$(fmt "${MED[$scen.nginx.rpc]}")" "$(fmt "${MED[$scen.h2o.rpc]}")" \
+        "$(ratio "${MED[$scen.portico.rpc]}" "${MED[$scen.nginx.rpc]}")" \
+        "$(ratio "${MED[$scen.portico.rpc]}" "${MED[$scen.h2o.rpc]}")"
+    done
+    echo "(the last two columns: portico/nginx and portico/h2o in requests per CPU-second)"
+    for scen in "${LOAD_SCENS[@]}"; do
+      for s in "${ALLS[@]}"; do
+        e=${MED[$scen.$s.err]}
+        if ((e > 0)); then echo "warning: $scen $s: $e socket errors or non-2xx responses (see $LOG)"; fi
+      done
+    done
+  fi
+  if [[ " $SCENARIOS " == *" idle "* ]]; then
+    echo
+    printf '%-9s %12s %12s %12s %9s %9s\n' "B/idle" portico nginx h2o "p/nginx" "p/h2o"
+    printf '%-9s %12s %12s %12s %9s %9s\n' "conn" "$(fmt "${MED[idle.portico.mem]}")" \
+      "$(fmt "${MED[idle.nginx.mem]}")" "$(fmt "${MED[idle.h2o.mem]}")" \
+      "$(ratio "${MED[idle.portico.mem]}" "${MED[idle.nginx.mem]}")" \
+      "$(ratio "${MED[idle.portico.mem]}" "${MED[idle.h2o.mem]}")"
+    echo "(server RSS growth per idle keep-alive connection, $IDLE_CONNS connections; kernel socket memory not included)"
+  fi
+  echo
+} | tee -a "$LOG"
+
+# Summary for the chart: metric scenario portico nginx h2o
+{
+  printf '# metric\tscenario\tportico\tnginx\th2o\n'
+  for scen in "${LOAD_SCENS[@]}"; do
+    printf 'rps\t%s\t%s\t%s\t%s\n' "$scen" "${MED[$scen.portico.rps]}" "${MED[$scen.nginx.rps]}" "${MED[$scen.h2o.rps]}"
+  done
+  for scen in "${LOAD_SCENS[@]}"; do
+    printf 'rpc\t%s\t%s\t%s\t%s\n' "$scen" "${MED[$scen.portico.rpc]}" "${MED[$scen.nginx.rpc]}" "${MED[$scen.h2o.rpc]}"
+  done
+  if [[ " $SCENARIOS " == *" idle "* ]]; then
+    printf 'mem\tidle\t%s\t%s\t%s\n' "${MED[idle.portico.mem]}" "${MED[idle.nginx.mem]}" "${MED[idle.h2o.mem]}"
+  fi
+} >"$SUMMARY"
+
+jstr() { local v=${1//\\/\\\\}; v=${v//\"/\\\"}; printf '"%s"' "$v"; }
+jnum() { [[ $1 == - || -z $1 ]] && printf 'null' || printf '%s' "$1"; }
+jrounds() {  # kind scenario server column -> JSON array over rounds
+  awk -F'\t' -v k="$1" -v sc="$2" -v sv="$3" -v col="$4" \
+    'NR > 1 && $1 == k && $2 == sc && $3 == sv {v = ($col == "" || $col == "-") ? "null" : $col; s = s (n++ ? ", " : "") v} END {printf "[%s]", s}' "$RAW"
+}
+{
+  echo "{"
+  echo "  \"timestamp\": $(jstr "$TS"),"
+  echo "  \"machine\": {\"cpu\": $(jstr "$CPU_MODEL"), \"cpus\": $NCPU, \"memory\": $(jstr "$MEM_TOTAL"), \"os\": $(jstr "$OS"), \"kernel\": $(jstr "$KERNEL")},"
+  echo "  \"versions\": {\"nginx\": $(jstr "$NGINX_V"), \"h2o\": $(jstr "$H2O_V"), \"wrk\": $(jstr "$WRK_V"), \"portico\": $(jstr "$PORTICO_V")},"
+  echo "  \"settings\": {\"rounds\": $ROUNDS, \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"server_cpu\": $SERVER_CPU, \"client_cpu\": $CLIENT_CPU, \"pipe_conns\": $PIPE_CONNS, \"idle_conns\": $IDLE_CONNS, \"servers\": [$(printf '"%s",' "${ACTIVE[@]}" | sed 's/,$//')]},"
+  echo "  \"scenarios\": {"
+  first=1
+  for scen in $SCENARIOS; do
+    ((first)) || echo ","
+    first=0
+    printf '    "%s": {' "$scen"
+    sfirst=1
+    for s in "${ALLS[@]}"; do
+      ((sfirst)) || printf ', '
+      sfirst=0
+      if [[ $scen == idle ]]; then
+        printf '"%s": {"bytes_per_idle_conn": %s, "open_conns": %s, "rounds_bytes_per_idle_conn": %s}' "$s" \
+          "$(jnum "${MED[idle.$s.mem]}")" "$(jnum "${MED[idle.$s.open]}")" "$(jrounds idle idle "$s" 10)"
+      else
+        printf '"%s": {"req_per_s": %s, "server_cpu_s": %s, "req_per_cpu_s": %s, "errors": %s, "rounds_req_per_s": %s}' "$s" \
+          "$(jnum "${MED[$scen.$s.rps]}")" "$(jnum "${MED[$scen.$s.cpu]}")" "$(jnum "${MED[$scen.$s.rpc]}")" \
+          "${MED[$scen.$s.err]}" "$(jrounds load "$scen" "$s" 5)"
+      fi
+    done
+    printf '}'
+  done
+  echo
+  echo "  }"
+  echo "}"
+} >"$JSON"
+
+if PIPE_CONNS=$PIPE_CONNS IDLE_CONNS=$IDLE_CONNS "$BENCH/chart.sh" "$SUMMARY" "$PNG" "$CPU_MODEL, $NCPU CPUs; $NGINX_V, $H2O_V; median of $ROUNDS x ${DURATION}s"; then
+  if [[ $UPDATE_DOCS == 1 ]]; then
+    mkdir -p "$ROOT/docs"
+    cp "$PNG" "$ROOT/docs/benchmarks-http1.png"
+    note "chart copied to docs/benchmarks-http1.png"
+  fi
+else
+  note "warning: chart not drawn"
+fi
+note "results: $JSON, $RAW, $LOG, $PNG"
