@@ -56,6 +56,11 @@ Options of serve (defaults in brackets):
  Files
   --show-hidden               Serve names starting with '.' [hidden: 404]
   --index NAME                File served for a directory [index.html]
+  --list-dirs                 HTML listing for a directory without index [off: 404]
+  --follow-symlinks           Allow symbolic links that lead outside DIR [refused: 404]
+  --no-precompressed          Do not serve FILE.br / FILE.gz for FILE [served when the client
+                              accepts br or gzip, with Vary: Accept-Encoding]
+  --mime-types FILE           Extra extension-to-type map [/etc/mime.types]
  Observability
   --access-log [PATH]         Combined-format access log to PATH, or stderr without PATH [off]
   --metrics PATH              Serve Prometheus metrics at URL path PATH [off]
@@ -164,6 +169,14 @@ serve_config parse_serve_args(int argc, char** argv) {
       so.show_hidden = true;
     } else if (a == "--index") {
       so.index = value();
+    } else if (a == "--list-dirs") {
+      so.list_directories = true;
+    } else if (a == "--follow-symlinks") {
+      so.follow_symlinks = true;
+    } else if (a == "--no-precompressed") {
+      so.precompressed = false;
+    } else if (a == "--mime-types") {
+      so.mime_types_file = value();
     } else if (a == "--access-log") {
       o.access_log = (i + 1 < argc && argv[i + 1][0] != '-') ? argv[++i] : "-";
     } else if (a == "--metrics") {

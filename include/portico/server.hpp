@@ -37,6 +37,10 @@ struct server_stats {
 struct static_options {
   std::string index = "index.html";  ///< served for a directory path
   bool show_hidden = false;          ///< serve names starting with '.' (default: 404)
+  bool list_directories = false;     ///< a directory without index gets an HTML listing
+  bool follow_symlinks = false;      ///< allow symbolic links that lead outside the root
+  bool precompressed = true;         ///< serve FILE.br / FILE.gz when Accept-Encoding allows
+  std::string mime_types_file = "/etc/mime.types";  ///< extra types (built-in table first)
 };
 
 class server {

@@ -149,7 +149,7 @@ void response::send_static(std::string_view body) {
 
 void response::send_file(int fd, std::uint64_t offset, std::uint64_t length) {
   if (x_->started || x_->aborted) {
-    ::close(fd);
+    if (x_->owns_file) ::close(fd);
     return;
   }
   x_->started = x_->ended = true;
