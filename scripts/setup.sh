@@ -11,7 +11,7 @@ pkgs=(
   libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl nghttp2-client python3 python3-h2 python3-hyperframe
-  iproute2 procps psmisc
+  iproute2 procps psmisc nftables   # nftables: tcpstat tests drop SYN-ACKs in a namespace
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(nginx-light h2o wrk gnuplot-nox)

@@ -17,6 +17,8 @@ const char* const usage_text = R"(Usage: portico <command> [options]
 
 Commands:
   serve [DIR]      Serve the files under DIR over HTTP/1.1 (default: the bundled demo site)
+  portcheck PORT   Can a server listen on PORT? If not, who holds it (portcheck --help)
+  tcpstat          TCP states per port, queues, kernel counters, findings (tcpstat --help)
   help             Show this text
   version          Show the version
 

@@ -8,6 +8,7 @@
 #include "cli.hpp"
 #include "core/log.hpp"
 #include "portico/portico.hpp"
+#include "tools_cmd.hpp"
 
 #ifndef PORTICO_DEMO_DIR
 #define PORTICO_DEMO_DIR "demo"
@@ -49,6 +50,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "serve") return serve(argc > 1 ? argc - 2 : 0, argv + 2);
+  if (cmd == "portcheck") return portico::cli::run_portcheck(argc - 2, argv + 2);
+  if (cmd == "tcpstat") return portico::cli::run_tcpstat(argc - 2, argv + 2);
   if (!cmd.empty() && cmd[0] == '-') return serve(argc - 1, argv + 1);
   portico::cli::usage_error("unknown command: " + std::string(cmd));
 }
