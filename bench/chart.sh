@@ -2,9 +2,12 @@
 # Draws the benchmark chart from a summary written by bench/run.sh.
 #   bench/chart.sh SUMMARY.tsv OUT.png [SUBTITLE]
 # SUMMARY lines: metric<TAB>scenario<TAB>portico<TAB>nginx<TAB>h2o, metric one of
-#   rps (requests/s), rpc (requests per server CPU-second), mem (bytes per idle connection);
+#   rps (requests/s), rpc (requests per server CPU-second), mem (bytes per idle connection),
+#   gbps (GB/s of response body, large-file scenarios fileNk/fileNm),
+#   gbpc (GB of response body per server CPU-second, same scenarios);
 # '-' marks a value that was not measured.
-# Panels: requests/s per scenario, requests per server CPU-second, memory per idle connection.
+# Panels: requests/s per scenario, requests per server CPU-second, large files (GB/s and GB per
+# server CPU-second side by side), memory per idle connection. Up to 3 panels in a row, else 2x2.
 set -euo pipefail
 
 [[ $# -ge 2 ]] || { echo "usage: $0 SUMMARY.tsv OUT.png [SUBTITLE]" >&2; exit 2; }
@@ -26,9 +29,15 @@ for m in rps rpc mem; do
       print l "\t" $3 "\t" $4 "\t" $5
     }' pc="${PIPE_CONNS:-64}" ic="${IDLE_CONNS:-}" "$summary" >"$tmp/$m.dat"
 done
+# Large files: one panel, for each fileN* scenario a "GB/s" group and a "GB per CPU-s" group.
+awk -F'\t' '$1 == "gbps" || $1 == "gbpc" {
+    n = substr($2, 5, length($2) - 5); u = substr($2, length($2)) == "k" ? " KiB" : " MiB"
+    l = n u " file\\n" ($1 == "gbps" ? "GB/s" : "GB per server CPU-s")
+    print l "\t" $3 "\t" $4 "\t" $5
+  }' "$summary" >"$tmp/file.dat"
 
 panels=0
-for m in rps rpc mem; do [[ -s $tmp/$m.dat ]] && panels=$((panels + 1)); done
+for m in rps rpc file mem; do [[ -s $tmp/$m.dat ]] && panels=$((panels + 1)); done
 ((panels)) || { echo "chart: nothing to draw in $summary" >&2; exit 1; }
 
 subtitle=${subtitle//\"/\'}
@@ -49,9 +58,17 @@ plot "$tmp/$m.dat" using (\$2/$div):xticlabels(stringcolumn(1)) title "portico" 
 EOF
 }
 
+cols=$panels rows=1
+if ((panels > 3)); then cols=2 rows=$(((panels + 1) / 2)); fi
+what="/hello.txt (13 bytes)"
+if [[ -s $tmp/file.dat ]]; then
+  what="/hello.txt (13 bytes) and large files (${FILE_CONNS:-16} keep-alive conns)"
+  [[ -s $tmp/rps.dat || -s $tmp/rpc.dat || -s $tmp/mem.dat ]] || what="large files (${FILE_CONNS:-16} keep-alive conns)"
+fi
+
 {
   cat <<EOF
-set terminal pngcairo size $((520 * panels)),480 font "sans,10"
+set terminal pngcairo size $((560 * cols)),$((480 * rows)) font "sans,10"
 set output "$out"
 set datafile separator "\t"
 set datafile missing "-"
@@ -60,13 +77,14 @@ set style histogram clustered gap 1
 set style fill solid 0.9 border -1
 set boxwidth 0.9
 set grid ytics
-set key top left
+set key top center horizontal
 set bmargin 4
-set offsets 0, 0, graph 0.12, 0
-set multiplot layout 1,$panels title "Portico vs nginx vs h2o, HTTP/1.1, /hello.txt (13 bytes)\n{/*0.8 $subtitle}"
+set offsets 0, 0, graph 0.2, 0
+set multiplot layout $rows,$cols title "Portico vs nginx vs h2o, HTTP/1.1, $what\n{/*0.8 $subtitle}"
 EOF
   plot_panel rps "Requests per second (higher is better)" "thousand req/s" 1000 "%.0fk"
   plot_panel rpc "Requests per server CPU-second (higher is better)" "thousand req / CPU-s" 1000 "%.0fk"
+  plot_panel file "Large file, GB = 10^9 bytes of body (higher is better)" "GB/s  |  GB per server CPU-second" 1 "%.2f"
   plot_panel mem "Memory per idle keep-alive connection (lower is better)" "bytes (server RSS growth / conn)" 1 "%.0f"
   echo "unset multiplot"
 } >"$tmp/chart.gp"

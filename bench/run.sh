@@ -6,13 +6,18 @@
 # Environment (all optional):
 #   PORTICO_BIN   portico binary            (default build/release/apps/portico/portico)
 #   SERVERS       servers to run            (default "portico nginx h2o"; a missing one is skipped)
-#   SCENARIOS     "ka64 ka256 pipe16 idle"  (kaN: keep-alive, N connections;
+#   SCENARIOS     "ka64 ka256 pipe16 file1m idle"
+#                                           (kaN: keep-alive, N connections;
 #                                            pipeD: pipelined depth D at PIPE_CONNS connections;
+#                                            fileNk / fileNm: an N KiB / MiB file of random bytes
+#                                            over FILE_CONNS keep-alive connections, fetched by
+#                                            bench/bigfile_client.c, reported in GB/s;
 #                                            idle: memory per idle keep-alive connection)
 #   ROUNDS        rounds per scenario, servers alternating; the median is reported (default 3)
 #   DURATION      seconds per measurement   (default 10)
 #   WARMUP        seconds of warm-up before each measurement (default 2)
 #   PIPE_CONNS    connections for pipeD     (default 64)
+#   FILE_CONNS    connections for fileN*    (default 16)
 #   IDLE_CONNS    connections for idle      (default 10000)
 #   BENCH_PORT    first port; servers use BENCH_PORT..BENCH_PORT+2 (default 18080)
 #   SERVER_CPU / CLIENT_CPU   CPUs for the server and for wrk (default 0 / 1)
@@ -28,11 +33,12 @@ BENCH=$ROOT/bench
 
 PORTICO_BIN=${PORTICO_BIN:-$ROOT/build/release/apps/portico/portico}
 SERVERS=${SERVERS:-portico nginx h2o}
-SCENARIOS=${SCENARIOS:-ka64 ka256 pipe16 idle}
+SCENARIOS=${SCENARIOS:-ka64 ka256 pipe16 file1m idle}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 PIPE_CONNS=${PIPE_CONNS:-64}
+FILE_CONNS=${FILE_CONNS:-16}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 BENCH_PORT=${BENCH_PORT:-18080}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -48,13 +54,19 @@ WARMUP=${WARMUP%s}
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
-for v in ROUNDS DURATION WARMUP PIPE_CONNS IDLE_CONNS BENCH_PORT SERVER_CPU CLIENT_CPU; do
+for v in ROUNDS DURATION WARMUP PIPE_CONNS FILE_CONNS IDLE_CONNS BENCH_PORT SERVER_CPU CLIENT_CPU; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 ((ROUNDS >= 1 && DURATION >= 1)) || die "ROUNDS and DURATION must be >= 1"
+((FILE_CONNS >= 1 && FILE_CONNS <= 1000)) || die "FILE_CONNS must be in 1..1000"
 ((BENCH_PORT >= 1024 && BENCH_PORT <= 65000)) || die "BENCH_PORT must be in 1024..65000"
 for s in $SCENARIOS; do
-  [[ $s =~ ^(ka[0-9]+|pipe[0-9]+|idle)$ ]] || die "unknown scenario '$s' (kaN, pipeD, idle)"
+  [[ $s =~ ^(ka[0-9]+|pipe[0-9]+|file[0-9]+[km]|idle)$ ]] || die "unknown scenario '$s' (kaN, pipeD, fileNk, fileNm, idle)"
+  if [[ $s == file* ]]; then
+    n=${s#file}; n=${n%?}; max=64
+    [[ $s == *k ]] && max=65536
+    ((10#$n >= 1 && 10#$n <= max)) || die "scenario '$s': file size must be 1k..64m"
+  fi
 done
 for s in $SERVERS; do
   [[ $s =~ ^(portico|nginx|h2o)$ ]] || die "unknown server '$s' (portico, nginx, h2o)"
@@ -151,6 +163,20 @@ printf 'Hello, World!' >"$DOCROOT/hello.txt"
 chmod 755 "$DOCROOT" "$WORK/nginx" "$WORK/h2o"
 chmod 644 "$DOCROOT/hello.txt"
 
+file_bytes() {  # fileNk / fileNm -> size in bytes
+  local n=${1#file}
+  n=${n%?}
+  case ${1: -1} in k) echo $((10#$n * 1024)) ;; m) echo $((10#$n * 1048576)) ;; esac
+}
+# Large-file scenarios: fileNm fetches /fileNm.bin, N MiB of random bytes (incompressible,
+# served as application/octet-stream by every server).
+for s in $SCENARIOS; do
+  if [[ $s == file* ]]; then
+    head -c "$(file_bytes "$s")" /dev/urandom >"$DOCROOT/$s.bin"
+    chmod 644 "$DOCROOT/$s.bin"
+  fi
+done
+
 cat >"$WORK/nginx/nginx.conf" <<EOF
 worker_processes 1;
 worker_rlimit_nofile $NOFILE;
@@ -182,7 +208,8 @@ EOF
 
 # h2o 2.2: no per-connection request limit exists; http1-request-timeout is also its idle
 # keep-alive timeout. No compress/gzip directive means no compression. No access-log directive
-# means no access log.
+# means no access log. Files: the file handler's defaults (h2o 2.2 has no sendfile setting; it
+# reads file bodies with pread into its buffers and writes them).
 cat >"$WORK/h2o/h2o.conf" <<EOF
 num-threads: 1
 max-connections: $MAXCONN
@@ -294,7 +321,7 @@ LOG=$RESULTS_DIR/$TS.log
 JSON=$RESULTS_DIR/$TS.json
 SUMMARY=$RESULTS_DIR/$TS.summary.tsv
 PNG=$RESULTS_DIR/http1-$TS.png
-printf 'kind\tscenario\tserver\tround\treq_per_s\trequests\tcpu_s\treq_per_cpu_s\terrors\tbytes_per_conn\topen_conns\tserver_cpu_busy_pct\tclient_cpu_busy_pct\tsteal_pct\twrk_cpu_s\tother_procs_cpu_pct\n' >"$RAW"
+printf 'kind\tscenario\tserver\tround\treq_per_s\trequests\tcpu_s\treq_per_cpu_s\terrors\tbytes_per_conn\topen_conns\tserver_cpu_busy_pct\tclient_cpu_busy_pct\tsteal_pct\twrk_cpu_s\tother_procs_cpu_pct\tbody_bytes\tgb_per_s\tbytes_per_cpu_s\n' >"$RAW"
 : >"$LOG"
 
 # Machine
@@ -317,7 +344,7 @@ MEM_TOTAL=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 {
   echo "machine: $CPU_MODEL, $NCPU CPUs, $MEM_TOTAL RAM, $OS, kernel $KERNEL"
   echo "peers:   ${NGINX_V:-nginx n/a}; ${H2O_V:-h2o n/a}; ${WRK_V:-wrk n/a}; portico: $PORTICO_V"
-  echo "setup:   server on CPU $SERVER_CPU, wrk -t1 on CPU $CLIENT_CPU; $ROUNDS rounds, median;" \
+  echo "setup:   server on CPU $SERVER_CPU, wrk -t1 (or bigfile_client) on CPU $CLIENT_CPU; $ROUNDS rounds, median;" \
     "${DURATION}s runs after ${WARMUP}s warm-up; servers: ${ACTIVE[*]}"
 } | tee -a "$LOG" >&2
 
@@ -342,9 +369,11 @@ if [[ " $SCENARIOS " == *" idle "* ]]; then est=$((est + ROUNDS * ${#ACTIVE[@]} 
 note "estimated time: $((est / 60)) min $((est % 60)) s"
 
 # ---------------------------------------------------------------------------------------------
-# Build the idle-connection client
+# Build the idle-connection client and the large-file client
 IDLE_BIN=$WORK/idle_conns
 cc -O2 -Wall -o "$IDLE_BIN" "$BENCH/idle_conns.c" || die "cannot compile bench/idle_conns.c"
+BIGFILE_BIN=$WORK/bigfile_client
+cc -O2 -Wall -o "$BIGFILE_BIN" "$BENCH/bigfile_client.c" || die "cannot compile bench/bigfile_client.c"
 
 # ---------------------------------------------------------------------------------------------
 # Memory per idle keep-alive connection. A fresh server per round: warm it with a short wrk
@@ -451,14 +480,79 @@ load_round() {
   fi
 }
 
-LOAD_SCENS=()
-for scen in $SCENARIOS; do [[ $scen == idle ]] || LOAD_SCENS+=("$scen"); done
+# Large file: bench/bigfile_client (recv() of up to 1 MiB; wrk's 8 KiB reads would be the
+# bottleneck) on FILE_CONNS keep-alive connections. A warm-up run, then the measured run, as
+# with wrk; server CPU time is read around the measured run.
+file_args() {  # scenario -> bigfile_client arguments (without -p, -w, -d, -t)
+  echo "-c $FILE_CONNS -u /$1.bin -l $(file_bytes "$1")"
+}
+
+file_round() {
+  local scen=$1 s=$2 r=$3 port=${PORT[$2]} pid=${SRV_PID[$2]} args out c0 c1 w0 w1 line cpu errs
+  local bytes resp gbps rps bpc rpc busy_s busy_c steal proc_ticks other wcpu rc
+  args=$(file_args "$scen")
+  # shellcheck disable=SC2086
+  taskset -c "$CLIENT_CPU" timeout -k 2 $((WARMUP + 40)) "$BIGFILE_BIN" $args -p "$port" -w 0 -d "$WARMUP" \
+    -t $((WARMUP + 30)) >/dev/null 2>>"$LOG" || true
+  cpu_lines >"$WORK/stat0"
+  w0=$(children_ticks)
+  c0=$(cpu_ticks "$pid")
+  rc=0
+  # shellcheck disable=SC2086
+  out=$(taskset -c "$CLIENT_CPU" timeout -k 2 $((DURATION + 40)) "$BIGFILE_BIN" $args -p "$port" -w 0 \
+    -d "$DURATION" -t $((DURATION + 30)) 2>>"$LOG") || rc=$?
+  c1=$(cpu_ticks "$pid")
+  w1=$(children_ticks)
+  cpu_lines >"$WORK/stat1"
+  read -r busy_s busy_c steal proc_ticks < <(cpu_busy "$WORK/stat0" "$WORK/stat1")
+  other=$(awk -v p="$proc_ticks" -v s=$((c1 - c0)) -v w=$((w1 - w0)) -v hz="$CLK_TCK" -v d="$DURATION" \
+    'BEGIN {o = (p - s - w) / hz; if (o < 0) o = 0; printf "%.0f", 100 * o / d}')
+  wcpu=$(awk -v t=$((w1 - w0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  { echo "=== $scen $s round $r: bigfile_client $args -p $port -w 0 -d $DURATION (exit $rc)"; echo "$out"; } >>"$LOG"
+  line=$(grep -m1 '^RESULT ' <<<"$out" || true)
+  if [[ -z $line ]]; then
+    note "$scen $s round $r: bigfile_client failed (exit $rc; see $LOG)"
+    printf 'load\t%s\t%s\t%s\t\t\t\t\t1\t\t\n' "$scen" "$s" "$r" >>"$RAW"
+    return 0
+  fi
+  field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
+  bytes=$(field bytes); resp=$(field responses); gbps=$(field gbps); rps=$(field rps); errs=$(field errors)
+  ((errs > 0 || rc == 0)) || errs=1   # a non-zero exit without counted errors is still a failure
+  cpu=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  rpc=$(awk -v n="$resp" -v c="$cpu" 'BEGIN {if (c > 0) printf "%.0f", n / c; else print ""}')
+  bpc=$(awk -v n="$bytes" -v c="$cpu" 'BEGIN {if (c > 0) printf "%.0f", n / c; else print ""}')
+  printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$s" "$r" "$rps" "$resp" \
+    "$cpu" "$rpc" "$errs" "$busy_s" "$busy_c" "$steal" "$wcpu" "$other" "$bytes" "$gbps" "$bpc" >>"$RAW"
+  printf '  %-7s %-8s round %d: %6.3f GB/s, %7.0f resp/s, server %5.2f CPU-s, %6s GB/CPU-s | client %5.2f CPU-s, other processes %3s%%, steal %s%%%s\n' \
+    "$scen" "$s" "$r" "$gbps" "$rps" "$cpu" "$(awk -v b="${bpc:-0}" 'BEGIN {printf "%.2f", b / 1e9}')" "$wcpu" "$other" "$steal" \
+    "$(if ((errs)); then echo ", $errs errors"; fi)" | tee -a "$LOG" >&2
+  if awk -v st="$steal" -v o="$other" 'BEGIN {exit !(st > 5 || o > 10)}'; then
+    note "warning: $scen $s round $r: other processes used ${other}% of a CPU, steal ${steal}%: the machine is not quiet"
+  fi
+}
+
+LOAD_SCENS=()  # all load scenarios
+WRK_SCENS=()   # kaN, pipeD: req/s
+FILE_SCENS=()  # fileN*: GB/s
+for scen in $SCENARIOS; do
+  case $scen in
+    idle) ;;
+    file*) LOAD_SCENS+=("$scen"); FILE_SCENS+=("$scen") ;;
+    *) LOAD_SCENS+=("$scen"); WRK_SCENS+=("$scen") ;;
+  esac
+done
 if ((${#LOAD_SCENS[@]})); then
   for s in "${ACTIVE[@]}"; do start_server "$s"; done
   for scen in "${LOAD_SCENS[@]}"; do
-    note "scenario $scen: wrk $(wrk_args "$scen")"
+    if [[ $scen == file* ]]; then
+      note "scenario $scen: bigfile_client $(file_args "$scen")"
+    else
+      note "scenario $scen: wrk $(wrk_args "$scen")"
+    fi
     for ((r = 1; r <= ROUNDS; r++)); do
-      for s in "${ACTIVE[@]}"; do load_round "$scen" "$s" "$r"; done
+      for s in "${ACTIVE[@]}"; do
+        if [[ $scen == file* ]]; then file_round "$scen" "$s" "$r"; else load_round "$scen" "$s" "$r"; fi
+      done
     done
   done
   for s in "${ACTIVE[@]}"; do stop_server "$s"; done
@@ -485,6 +579,11 @@ for scen in $SCENARIOS; do
       MED[$scen.$s.rps]=$(median load "$scen" "$s" 5)
       MED[$scen.$s.cpu]=$(median load "$scen" "$s" 7)
       MED[$scen.$s.rpc]=$(median load "$scen" "$s" 8)
+      if [[ $scen == file* ]]; then
+        MED[$scen.$s.gbps]=$(median load "$scen" "$s" 18)
+        MED[$scen.$s.bpc]=$(median load "$scen" "$s" 19)
+        MED[$scen.$s.gbpc]=$(awk -v b="${MED[$scen.$s.bpc]}" 'BEGIN {if (b == "-") print "-"; else printf "%.3f", b / 1e9}')
+      fi
       MED[$scen.$s.err]=$(awk -F'\t' -v sc="$scen" -v sv="$s" 'NR > 1 && $1 == "load" && $2 == sc && $3 == sv {e += $9} END {print e + 0}' "$RAW")
     fi
   done
@@ -494,10 +593,10 @@ done
   echo
   echo "Portico HTTP/1.1 benchmark, $TS (median of $ROUNDS rounds, ${DURATION}s each)"
   echo "machine: $CPU_MODEL, $NCPU CPUs, kernel $KERNEL; ${NGINX_V:-}; ${H2O_V:-}; ${WRK_V:-}"
-  if ((${#LOAD_SCENS[@]})); then
+  if ((${#WRK_SCENS[@]})); then
     echo
     printf '%-9s %12s %12s %12s %9s %9s\n' "req/s" portico nginx h2o "p/nginx" "p/h2o"
-    for scen in "${LOAD_SCENS[@]}"; do
+    for scen in "${WRK_SCENS[@]}"; do
       printf '%-9s %12s %12s %12s %9s %9s\n' "$scen" "$(fmt "${MED[$scen.portico.rps]}")" \
         "$(fmt "${MED[$scen.nginx.rps]}")" "$(fmt "${MED[$scen.h2o.rps]}")" \
         "$(ratio "${MED[$scen.portico.rps]}" "${MED[$scen.nginx.rps]}")" \
@@ -505,7 +604,7 @@ done
     done
     echo
     printf '%-9s %12s %12s %12s | %-26s\n' "CPU-s" portico nginx h2o "req per server CPU-second"
-    for scen in "${LOAD_SCENS[@]}"; do
+    for scen in "${WRK_SCENS[@]}"; do
       printf '%-9s %12s %12s %12s | %8s %8s %8s   %5s %5s\n' "$scen" "$(fmt "${MED[$scen.portico.cpu]}" 2)" \
         "$(fmt "${MED[$scen.nginx.cpu]}" 2)" "$(fmt "${MED[$scen.h2o.cpu]}" 2)" \
         "$(fmt "${MED[$scen.portico.rpc]}")" "$(fmt "${MED[$scen.nginx.rpc]}")" "$(fmt "${MED[$scen.h2o.rpc]}")" \
@@ -513,10 +612,33 @@ done
         "$(ratio "${MED[$scen.portico.rpc]}" "${MED[$scen.h2o.rpc]}")"
     done
     echo "(the last two columns: portico/nginx and portico/h2o in requests per CPU-second)"
+  fi
+  if ((${#FILE_SCENS[@]})); then
+    echo
+    printf '%-9s %12s %12s %12s %9s %9s\n' "GB/s" portico nginx h2o "p/nginx" "p/h2o"
+    for scen in "${FILE_SCENS[@]}"; do
+      printf '%-9s %12s %12s %12s %9s %9s\n' "$scen" "$(fmt "${MED[$scen.portico.gbps]}" 3)" \
+        "$(fmt "${MED[$scen.nginx.gbps]}" 3)" "$(fmt "${MED[$scen.h2o.gbps]}" 3)" \
+        "$(ratio "${MED[$scen.portico.gbps]}" "${MED[$scen.nginx.gbps]}")" \
+        "$(ratio "${MED[$scen.portico.gbps]}" "${MED[$scen.h2o.gbps]}")"
+    done
+    echo
+    printf '%-9s %12s %12s %12s | %-26s\n' "CPU-s" portico nginx h2o "GB per server CPU-second"
+    for scen in "${FILE_SCENS[@]}"; do
+      printf '%-9s %12s %12s %12s | %8s %8s %8s   %5s %5s\n' "$scen" "$(fmt "${MED[$scen.portico.cpu]}" 2)" \
+        "$(fmt "${MED[$scen.nginx.cpu]}" 2)" "$(fmt "${MED[$scen.h2o.cpu]}" 2)" \
+        "$(fmt "${MED[$scen.portico.gbpc]}" 2)" "$(fmt "${MED[$scen.nginx.gbpc]}" 2)" "$(fmt "${MED[$scen.h2o.gbpc]}" 2)" \
+        "$(ratio "${MED[$scen.portico.bpc]}" "${MED[$scen.nginx.bpc]}")" \
+        "$(ratio "${MED[$scen.portico.bpc]}" "${MED[$scen.h2o.bpc]}")"
+    done
+    echo "(GB = 10^9 bytes of response body; $FILE_CONNS keep-alive connections, bench/bigfile_client;"
+    echo " the last two columns: portico/nginx and portico/h2o in bytes per CPU-second)"
+  fi
+  if ((${#LOAD_SCENS[@]})); then
     for scen in "${LOAD_SCENS[@]}"; do
       for s in "${ALLS[@]}"; do
         e=${MED[$scen.$s.err]}
-        if ((e > 0)); then echo "warning: $scen $s: $e socket errors or non-2xx responses (see $LOG)"; fi
+        if ((e > 0)); then echo "warning: $scen $s: $e socket errors, non-2xx or short responses (see $LOG)"; fi
       done
     done
   fi
@@ -535,11 +657,15 @@ done
 # Summary for the chart: metric scenario portico nginx h2o
 {
   printf '# metric\tscenario\tportico\tnginx\th2o\n'
-  for scen in "${LOAD_SCENS[@]}"; do
+  for scen in "${WRK_SCENS[@]}"; do
     printf 'rps\t%s\t%s\t%s\t%s\n' "$scen" "${MED[$scen.portico.rps]}" "${MED[$scen.nginx.rps]}" "${MED[$scen.h2o.rps]}"
   done
-  for scen in "${LOAD_SCENS[@]}"; do
+  for scen in "${WRK_SCENS[@]}"; do
     printf 'rpc\t%s\t%s\t%s\t%s\n' "$scen" "${MED[$scen.portico.rpc]}" "${MED[$scen.nginx.rpc]}" "${MED[$scen.h2o.rpc]}"
+  done
+  for scen in "${FILE_SCENS[@]}"; do
+    printf 'gbps\t%s\t%s\t%s\t%s\n' "$scen" "${MED[$scen.portico.gbps]}" "${MED[$scen.nginx.gbps]}" "${MED[$scen.h2o.gbps]}"
+    printf 'gbpc\t%s\t%s\t%s\t%s\n' "$scen" "${MED[$scen.portico.gbpc]}" "${MED[$scen.nginx.gbpc]}" "${MED[$scen.h2o.gbpc]}"
   done
   if [[ " $SCENARIOS " == *" idle "* ]]; then
     printf 'mem\tidle\t%s\t%s\t%s\n' "${MED[idle.portico.mem]}" "${MED[idle.nginx.mem]}" "${MED[idle.h2o.mem]}"
@@ -557,7 +683,7 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
   echo "  \"timestamp\": $(jstr "$TS"),"
   echo "  \"machine\": {\"cpu\": $(jstr "$CPU_MODEL"), \"cpus\": $NCPU, \"memory\": $(jstr "$MEM_TOTAL"), \"os\": $(jstr "$OS"), \"kernel\": $(jstr "$KERNEL")},"
   echo "  \"versions\": {\"nginx\": $(jstr "$NGINX_V"), \"h2o\": $(jstr "$H2O_V"), \"wrk\": $(jstr "$WRK_V"), \"portico\": $(jstr "$PORTICO_V")},"
-  echo "  \"settings\": {\"rounds\": $ROUNDS, \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"server_cpu\": $SERVER_CPU, \"client_cpu\": $CLIENT_CPU, \"pipe_conns\": $PIPE_CONNS, \"idle_conns\": $IDLE_CONNS, \"servers\": [$(printf '"%s",' "${ACTIVE[@]}" | sed 's/,$//')]},"
+  echo "  \"settings\": {\"rounds\": $ROUNDS, \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"server_cpu\": $SERVER_CPU, \"client_cpu\": $CLIENT_CPU, \"pipe_conns\": $PIPE_CONNS, \"file_conns\": $FILE_CONNS, \"idle_conns\": $IDLE_CONNS, \"servers\": [$(printf '"%s",' "${ACTIVE[@]}" | sed 's/,$//')]},"
   echo "  \"scenarios\": {"
   first=1
   for scen in $SCENARIOS; do
@@ -571,6 +697,11 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
       if [[ $scen == idle ]]; then
         printf '"%s": {"bytes_per_idle_conn": %s, "open_conns": %s, "rounds_bytes_per_idle_conn": %s}' "$s" \
           "$(jnum "${MED[idle.$s.mem]}")" "$(jnum "${MED[idle.$s.open]}")" "$(jrounds idle idle "$s" 10)"
+      elif [[ $scen == file* ]]; then
+        printf '"%s": {"gb_per_s": %s, "req_per_s": %s, "server_cpu_s": %s, "bytes_per_cpu_s": %s, "req_per_cpu_s": %s, "errors": %s, "file_bytes": %s, "conns": %s, "rounds_gb_per_s": %s}' "$s" \
+          "$(jnum "${MED[$scen.$s.gbps]}")" "$(jnum "${MED[$scen.$s.rps]}")" "$(jnum "${MED[$scen.$s.cpu]}")" \
+          "$(jnum "${MED[$scen.$s.bpc]}")" "$(jnum "${MED[$scen.$s.rpc]}")" "${MED[$scen.$s.err]}" \
+          "$(file_bytes "$scen")" "$FILE_CONNS" "$(jrounds load "$scen" "$s" 18)"
       else
         printf '"%s": {"req_per_s": %s, "server_cpu_s": %s, "req_per_cpu_s": %s, "errors": %s, "rounds_req_per_s": %s}' "$s" \
           "$(jnum "${MED[$scen.$s.rps]}")" "$(jnum "${MED[$scen.$s.cpu]}")" "$(jnum "${MED[$scen.$s.rpc]}")" \
@@ -584,7 +715,7 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
   echo "}"
 } >"$JSON"
 
-if PIPE_CONNS=$PIPE_CONNS IDLE_CONNS=$IDLE_CONNS "$BENCH/chart.sh" "$SUMMARY" "$PNG" "$CPU_MODEL, $NCPU CPUs; $NGINX_V, $H2O_V; median of $ROUNDS x ${DURATION}s"; then
+if PIPE_CONNS=$PIPE_CONNS IDLE_CONNS=$IDLE_CONNS FILE_CONNS=$FILE_CONNS "$BENCH/chart.sh" "$SUMMARY" "$PNG" "$CPU_MODEL, $NCPU CPUs; $NGINX_V, $H2O_V; median of $ROUNDS x ${DURATION}s"; then
   if [[ $UPDATE_DOCS == 1 ]]; then
     mkdir -p "$ROOT/docs"
     cp "$PNG" "$ROOT/docs/benchmarks-http1.png"
