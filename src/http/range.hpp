@@ -20,9 +20,11 @@
 //   3. The satisfiable ranges, as requested and before any merging, add up to more bytes than
 //      the representation has -> `full`. This is the overlap amplification case
 //      ("bytes=0-,0-,0-", many overlapping ranges): a 200 is the cheapest correct answer.
-//   4. The satisfiable ranges are sorted by first byte and merged when they overlap, touch, or
-//      are separated by at most `coalesce_gap` (80) bytes -- about what a multipart part header
-//      costs, so merging never sends more than a separate part would. More than `max_ranges`
+//   4. The satisfiable ranges are sorted by first byte and merged when they overlap or touch,
+//      or are separated by at most `coalesce_gap` bytes (default 0: only overlapping and
+//      adjacent ranges merge, so "bytes=0-1,5-6" stays two parts, as a client asking for two
+//      pieces expects; RFC 9110 §14.6 lets a server raise it up to about the cost of a part
+//      header, ~80 bytes, to trade a few extra bytes for fewer parts). More than `max_ranges`
 //      (16) ranges left after merging -> `full`.
 //   5. Otherwise -> `ranges`: 1..max_ranges disjoint ranges in ascending order, at least
 //      coalesce_gap + 1 bytes apart.
@@ -64,7 +66,7 @@ struct range_limits {
   /// 0 acts as 1.
   std::size_t max_ranges = 16;
   /// Ranges separated by at most this many bytes are merged into one.
-  std::uint64_t coalesce_gap = 80;
+  std::uint64_t coalesce_gap = 0;
   /// Rule 3: answer `full` when the requested ranges add up to more than the representation.
   bool full_when_sum_exceeds_length = true;
 };

@@ -451,7 +451,6 @@ void serve_entry(const portico::request& req, portico::response& res,
     send_status(res, 412, "412 Precondition Failed\n");
     return;
   }
-  res.header("Content-Type", e->type);
   if (!encoding.empty()) res.header("Content-Encoding", encoding);
   res.header("Accept-Ranges", "bytes");
   common(res);
@@ -476,7 +475,8 @@ void serve_entry(const portico::request& req, portico::response& res,
     if (rr.kind == http::range_kind::ranges && rr.count == 1) {
       const auto& r = rr.ranges()[0];
       std::uint64_t len = r.last - r.first + 1;
-      res.status(206).header("Content-Range", http::format_content_range(r.first, r.last, e->size));
+      res.status(206).header("Content-Type", e->type);
+      res.header("Content-Range", http::format_content_range(r.first, r.last, e->size));
       if (e->has_content) {
         res.send(e->content.substr(static_cast<std::size_t>(r.first), static_cast<std::size_t>(len)));
       } else {
@@ -520,6 +520,7 @@ void serve_entry(const portico::request& req, portico::response& res,
     }
     // invalid, ignored or "full": the whole representation (200).
   }
+  res.header("Content-Type", e->type);
   if (e->has_content) {
     res.send(e->content);
     return;

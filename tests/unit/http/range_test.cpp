@@ -72,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(
         range_case{"x=garbage", 100, range_kind::ignore, {}},
         range_case{"BYTES=0-1", 100, K, {{0, 1}}}, range_case{"Bytes=0-1", 100, K, {{0, 1}}},
         range_case{"bytes=0-0", 100, K, {{0, 0}}}, range_case{"bytes=-1", 100, K, {{99, 99}}},
-        range_case{"bytes= 0-1 , 3-4", 100, K, {{0, 4}}},  // OWS; gap 1 coalesced
+        range_case{"bytes= 0-1 , 3-4", 100, K, {{0, 1}, {3, 4}}},  // OWS; a gap: two parts
         range_case{"bytes=0-1,,2-3", 100, K, {{0, 3}}},    // empty list element
         range_case{"bytes=,0-1", 100, K, {{0, 1}}}, range_case{"bytes=0-1,", 100, K, {{0, 1}}},
         range_case{"bytes=0-1\t,\t100-110", 1000, K, {{0, 1}, {100, 110}}},
@@ -141,9 +141,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         range_case{"bytes=900-999,0-99", 10000, K, {{0, 99}, {900, 999}}},
         range_case{"bytes=-100,0-99", 10000, K, {{0, 99}, {9900, 9999}}},
-        range_case{"bytes=0-9,90-99", 10000, K, {{0, 99}}},           // gap of 80: merged
-        range_case{"bytes=0-9,91-99", 10000, K, {{0, 9}, {91, 99}}},  // gap of 81: apart
-        range_case{"bytes=50-59,0-9,20-29", 10000, K, {{0, 59}}},
+        range_case{"bytes=0-9,10-99", 10000, K, {{0, 99}}},           // adjacent: merged
+        range_case{"bytes=0-9,11-99", 10000, K, {{0, 9}, {11, 99}}},  // gap of 1: apart
+        range_case{"bytes=50-59,0-9,20-29", 10000, K, {{0, 9}, {20, 29}, {50, 59}}},
+        range_case{"bytes=50-59,0-29,20-49", 10000, K, {{0, 59}}},
         range_case{"bytes=0-99,10-19", 10000, K, {{0, 99}}},  // contained
         range_case{"bytes=0-0,5000-5000,1-1,5001-5001", 10000, K, {{0, 1}, {5000, 5001}}}));
 
@@ -175,10 +176,19 @@ TEST(ParseRangeLimits, MaxRangesAfterCoalescing) {
   ASSERT_EQ(r.kind, range_kind::ranges);
   EXPECT_EQ(r.count, 16u);
   EXPECT_EQ(parse_range(spaced_ranges(17, 1000), 1000000, lim).kind, range_kind::full);
-  // 40 ranges that merge into one (gap 50 <= 80) are fine.
+  // 40 ranges that merge into one (gap 50 <= coalesce_gap 80) are fine.
+  lim.coalesce_gap = 80;
   r = parse_range(spaced_ranges(40, 51), 1000000, lim);
   ASSERT_EQ(r.kind, range_kind::ranges);
   EXPECT_EQ(to_vector(r), (ranges_t{{0, 39 * 51}}));
+  EXPECT_EQ(to_vector(parse_range("bytes=0-9,90-99", 10000, lim)), (ranges_t{{0, 99}}));
+  EXPECT_EQ(to_vector(parse_range("bytes=0-9,91-99", 10000, lim)), (ranges_t{{0, 9}, {91, 99}}));
+  // With the default gap 0, single bytes one apart stay separate parts and count.
+  lim.coalesce_gap = 0;
+  r = parse_range(spaced_ranges(16, 2), 1000000, lim);
+  ASSERT_EQ(r.kind, range_kind::ranges);
+  EXPECT_EQ(r.count, 16u);
+  EXPECT_EQ(parse_range(spaced_ranges(17, 2), 1000000, lim).kind, range_kind::full);
   lim.max_ranges = 2;
   EXPECT_EQ(parse_range(spaced_ranges(2, 1000), 1000000, lim).kind, range_kind::ranges);
   EXPECT_EQ(parse_range(spaced_ranges(3, 1000), 1000000, lim).kind, range_kind::full);
@@ -194,8 +204,8 @@ TEST(ParseRangeLimits, MaxRangesAfterCoalescing) {
 TEST(ParseRangeLimits, MaxRangeSpecsCountsEveryNonEmptySpec) {
   range_limits lim;
   ASSERT_EQ(lim.max_range_specs, 64u);
-  EXPECT_EQ(parse_range(spaced_ranges(64, 10), 1000000, lim).kind, range_kind::ranges);
-  EXPECT_EQ(parse_range(spaced_ranges(65, 10), 1000000, lim).kind, range_kind::full);
+  EXPECT_EQ(parse_range(spaced_ranges(64, 1), 1000000, lim).kind, range_kind::ranges);  // merge into one
+  EXPECT_EQ(parse_range(spaced_ranges(65, 1), 1000000, lim).kind, range_kind::full);
   // Unsatisfiable specs count too; empty elements do not.
   std::string h = "bytes=0-0";
   for (int i = 0; i < 64; ++i)
@@ -214,8 +224,11 @@ TEST(ParseRangeLimits, MaxRangeSpecsCountsEveryNonEmptySpec) {
 
 TEST(ParseRangeLimits, CoalesceGapAndSumRuleAreConfigurable) {
   range_limits lim;
-  lim.coalesce_gap = 0;
+  EXPECT_EQ(lim.coalesce_gap, 0u);
   EXPECT_EQ(to_vector(parse_range("bytes= 0-1 , 3-4", 100, lim)), (ranges_t{{0, 1}, {3, 4}}));
+  lim.coalesce_gap = 1;
+  EXPECT_EQ(to_vector(parse_range("bytes= 0-1 , 3-4", 100, lim)), (ranges_t{{0, 4}}));
+  lim.coalesce_gap = 0;
   EXPECT_EQ(to_vector(parse_range("bytes=0-1,2-4", 100, lim)), (ranges_t{{0, 4}}));  // adjacent
   lim.coalesce_gap = UINT64_MAX;  // no overflow in the gap arithmetic
   EXPECT_EQ(to_vector(parse_range("bytes=0-1,-1", 18446744073709551615u, lim)),
