@@ -19,7 +19,7 @@ build: setup
 	@ninja -C $(BUILD_RELEASE) -j $(JOBS)
 
 run: build
-	$(BUILD_RELEASE)/apps/portico/portico serve --listen 127.0.0.1:8080 --metrics /metrics --access-log
+	$(BUILD_RELEASE)/apps/portico/portico serve --listen 127.0.0.1:8080 --metrics /metrics --status /status --access-log
 
 asan: setup
 	@cmake $(CMAKE_COMMON) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTICO_SANITIZE=ON >/dev/null

@@ -12,6 +12,7 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl nghttp2-client python3 python3-h2 python3-hyperframe
   iproute2 procps psmisc nftables   # nftables: tcpstat tests drop SYN-ACKs in a namespace
+  chromium python3-websockets       # status page test: headless Chromium over DevTools
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(nginx-light h2o wrk gnuplot-nox)

@@ -66,6 +66,9 @@ Options of serve (defaults in brackets):
  Observability
   --access-log [PATH]         Combined-format access log to PATH, or stderr without PATH [off]
   --metrics PATH              Serve Prometheus metrics at URL path PATH [off]
+  --status PATH               Live status page (HTML) at URL path PATH, updated every second
+                              over server-sent events from PATH/events; one JSON sample at
+                              PATH/json [off]
   --log-level LEVEL           debug, info, warn, error [info]
   --server-header TEXT        Server header value; empty for none [portico]
 
@@ -184,6 +187,10 @@ serve_config parse_serve_args(int argc, char** argv) {
     } else if (a == "--metrics") {
       metrics_path = value();
       if (metrics_path.empty() || metrics_path[0] != '/') usage_error("--metrics wants a path like /metrics");
+    } else if (a == "--status") {
+      cfg.status_path = value();
+      if (cfg.status_path.size() < 2 || cfg.status_path[0] != '/')
+        usage_error("--status wants a path like /status");
     } else if (a == "--log-level") {
       std::string_view l = value();
       using portico::log::level;

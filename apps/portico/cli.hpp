@@ -15,6 +15,7 @@ struct serve_config {
   static_options files;
   std::string dir;           ///< empty: the bundled demo site
   std::string metrics_path;  ///< empty: no metrics endpoint
+  std::string status_path;   ///< empty: no status page
   bool help = false;
 };
 

@@ -7,6 +7,7 @@
 //   return srv.run();  // until SIGINT or SIGTERM, then drains
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +18,14 @@
 #include "portico/options.hpp"
 
 namespace portico {
+
+/// Upper bounds, in microseconds, of the request latency histogram's buckets (0.1 ms to 10 s);
+/// one more bucket holds the slower requests. A request's latency runs from the moment its
+/// complete request (head and body) is dispatched to its handler to the moment the last byte of
+/// its response is handed to the kernel (write(2), writev(2) or sendfile(2) returned).
+inline constexpr std::array<std::uint32_t, 16> latency_bounds_us = {
+    100,    250,    500,     1000,    2500,    5000,    10000,   25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
 /// Counters summed over all workers (each worker writes its own; reading takes no lock).
 struct server_stats {
@@ -31,6 +40,18 @@ struct server_stats {
   std::uint64_t resets_sent = 0;           ///< abortive closes (RST) by the server
   std::uint64_t timeouts_header = 0, timeouts_body = 0, timeouts_idle = 0, timeouts_write = 0;
   std::uint64_t protocol_errors = 0;       ///< requests refused with 4xx/5xx by the parser
+  /// Open connections by what they do now; they add up to connections_open (a reader running
+  /// while workers change them may see the sum off by the connections changing at that moment).
+  std::uint64_t connections_reading = 0;  ///< part of a request head or body received
+  std::uint64_t connections_writing = 0;  ///< a request is being handled or answered
+  std::uint64_t connections_idle = 0;     ///< keep-alive: waiting for the next request
+  std::uint64_t connections_closing = 0;  ///< our FIN sent, waiting for the peer to close
+  /// Request latency histogram (see latency_bounds_us), not cumulative: latency_counts[i]
+  /// counts the responses with latency in (bound[i-1], bound[i]]; the last element counts those
+  /// above the last bound. Only requests dispatched to a handler whose response went out in
+  /// full are counted (not the parser's error answers, not responses cut by a reset).
+  std::array<std::uint64_t, latency_bounds_us.size() + 1> latency_counts{};
+  std::uint64_t latency_sum_ns = 0;  ///< sum of the latencies counted
 };
 
 /// Options of the static-file handler.
@@ -65,8 +86,18 @@ class server {
   /// Serves the files under `root` for GET and HEAD below `prefix` ("/" for the whole site).
   server& static_files(std::string_view prefix, std::string root, static_options opts = {});
 
-  /// Serves the server's counters (stats()) in the Prometheus text format at `path`.
+  /// Serves the server's counters (stats()) in the Prometheus text format at `path`, with the
+  /// listen queues of its listeners and the TCP states of its ports (docs/observability.md).
+  /// Only before start(). Starts the status sampler thread (one sample a second).
   server& metrics(std::string_view path);
+
+  /// A live status page at `path` (GET): self-contained HTML (inline CSS and script, nothing
+  /// loaded from elsewhere) drawing the same figures as metrics() plus the TCP state counts of
+  /// the server's ports, updated once a second from server-sent events at `path` + "/events"
+  /// (text/event-stream, one JSON sample per event); `path` + "/json" answers the latest sample
+  /// once. At most 32 event streams per worker (further ones get 503); streams end when the
+  /// server drains. Only before start(). Starts the status sampler thread.
+  server& status_page(std::string_view path);
 
   /// Binds every listener in every worker and starts the worker threads. Throws
   /// std::system_error naming the address when a listener cannot be created.

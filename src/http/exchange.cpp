@@ -246,6 +246,7 @@ void exchange::reset() noexcept {
   body_storage.clear();
   param_count = 0;
   head_request = false;
+  dispatch_ns = 0;
   status = 200;
   fields.clear();
   has_content_length = false;

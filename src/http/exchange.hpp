@@ -84,6 +84,9 @@ class exchange {
   std::array<param, max_params> params{};
   std::uint8_t param_count = 0;
   bool head_request = false;    ///< HEAD: the response body is not sent
+  /// When the transport dispatched the request to its handler (monotonic nanoseconds, set by
+  /// the glue, which owns the clock); 0 for answers the protocol session made itself.
+  std::uint64_t dispatch_ns = 0;
 
   // ---- response, filled through portico::response --------------------------------------
   int status = 200;

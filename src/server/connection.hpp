@@ -59,6 +59,9 @@ class connection final : public io::event_handler,
   void close_graceful();
   void close_now(bool reset);
   void peer_reset();
+  // Moves this connection between the worker's connections-by-state gauges.
+  void set_activity(std::uint8_t a) noexcept;
+  static constexpr std::uint8_t no_activity = 0xff;
 
   std::string_view init_ip(const char* ip) noexcept;
 
@@ -72,6 +75,7 @@ class connection final : public io::event_handler,
   bool read_pending_ = false;   // the socket may hold bytes we did not read (back-pressure)
   bool write_blocked_ = false;  // the last write hit EAGAIN
   bool body_progress_ = false;  // body bytes arrived since the timer was armed
+  std::uint8_t activity_ = no_activity;  // a conn_activity, counted in the worker's gauges
 };
 
 }  // namespace portico::engine

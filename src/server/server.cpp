@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -12,7 +14,10 @@
 #include "core/log.hpp"
 #include "net/socket.hpp"
 #include "server/access_log.hpp"
+#include "server/metrics.hpp"
+#include "server/observer.hpp"
 #include "server/static_files.hpp"
+#include "server/status_page.hpp"
 #include "server/worker.hpp"
 
 namespace portico {
@@ -20,9 +25,22 @@ namespace portico {
 struct server::impl {
   engine::shared_config cfg;
   std::unique_ptr<engine::access_log> log;
+  // The event hubs outlive the workers' threads (they hold response handles until the drain).
+  std::vector<std::unique_ptr<engine::event_hub>> hubs;  // one per worker, with the status page
   std::vector<std::unique_ptr<engine::worker>> workers;
+  std::unique_ptr<engine::observer> sampler;  // with metrics or the status page
   std::atomic<bool> stop_requested{false};
   bool started = false;
+  bool metrics_on = false;
+  bool status_on = false;
+  double start_time = 0;
+
+  server_stats stats() const noexcept;
+  std::vector<engine::metrics::listener_figures> listener_figures() const;
+  void make_sampler();
+  void stop_sampler() noexcept {
+    if (sampler) sampler->stop();
+  }
 };
 
 namespace {
@@ -73,6 +91,7 @@ server::server(server_options opts) : impl_(std::make_unique<impl>()) {
 }
 
 server::~server() {
+  impl_->stop_sampler();
   if (impl_->started) {
     stop();
     for (auto& w : impl_->workers) w->stop_now();
@@ -96,58 +115,112 @@ server& server::static_files(std::string_view prefix, std::string root, static_o
 }
 
 server& server::metrics(std::string_view path) {
-  route("GET", path, [this](const request&, response& res) {
-    server_stats s = stats();
-    std::string out;
-    out.reserve(2048);
-    auto metric = [&](const char* name, const char* type, const char* help, std::uint64_t v,
-                      const char* labels = "") {
-      out += "# HELP ";
-      out += name;
-      out += ' ';
-      out += help;
-      out += "\n# TYPE ";
-      out += name;
-      out += ' ';
-      out += type;
-      out += '\n';
-      out += name;
-      out += labels;
-      out += ' ';
-      out += std::to_string(v);
-      out += '\n';
-    };
-    metric("portico_connections_accepted_total", "counter", "TCP connections accepted.",
-           s.connections_accepted);
-    metric("portico_connections_refused_total", "counter",
-           "Connections closed at accept (limits, descriptor exhaustion).", s.connections_refused);
-    metric("portico_connections_open", "gauge", "Connections open now.", s.connections_open);
-    metric("portico_requests_total", "counter", "Requests dispatched to handlers.", s.requests);
-    out += "# HELP portico_responses_total Responses written, by status class.\n"
-           "# TYPE portico_responses_total counter\n";
-    const std::uint64_t classes[] = {s.responses_1xx, s.responses_2xx, s.responses_3xx,
-                                     s.responses_4xx, s.responses_5xx};
-    for (int i = 0; i < 5; ++i) {
-      out += "portico_responses_total{class=\"" + std::to_string(i + 1) + "xx\"} " +
-             std::to_string(classes[i]) + "\n";
-    }
-    metric("portico_bytes_received_total", "counter", "Bytes read from clients.", s.bytes_in);
-    metric("portico_bytes_sent_total", "counter", "Bytes written to clients.", s.bytes_out);
-    metric("portico_resets_received_total", "counter", "Connections reset by the peer.",
-           s.resets_received);
-    metric("portico_resets_sent_total", "counter", "Connections closed abortively (RST).",
-           s.resets_sent);
-    out += "# HELP portico_timeouts_total Connections timed out, by phase.\n"
-           "# TYPE portico_timeouts_total counter\n";
-    out += "portico_timeouts_total{phase=\"header\"} " + std::to_string(s.timeouts_header) + "\n";
-    out += "portico_timeouts_total{phase=\"body\"} " + std::to_string(s.timeouts_body) + "\n";
-    out += "portico_timeouts_total{phase=\"idle\"} " + std::to_string(s.timeouts_idle) + "\n";
-    out += "portico_timeouts_total{phase=\"write\"} " + std::to_string(s.timeouts_write) + "\n";
-    metric("portico_protocol_errors_total", "counter",
-           "Requests refused by the HTTP/1 parser (4xx/5xx and close).", s.protocol_errors);
+  impl* p = impl_.get();
+  route("GET", path, [p](const request&, response& res) {
+    auto sample = p->sampler ? p->sampler->latest() : nullptr;
+    auto listeners = p->listener_figures();
+    std::string out = engine::metrics::render_prometheus(
+        p->stats(), listeners, sample ? &sample->figures.kernel : nullptr, p->start_time);
     res.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8").send(std::move(out));
   });
+  impl_->metrics_on = true;
   return *this;
+}
+
+server& server::status_page(std::string_view path) {
+  impl* p = impl_.get();
+  std::string base(path);
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  route("GET", path, [](const request&, response& res) {
+    res.header("Content-Type", "text/html; charset=utf-8")
+        .header("Content-Security-Policy", engine::status_page_csp)
+        .header("Cache-Control", "no-store")
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Referrer-Policy", "no-referrer")
+        .send_static(engine::status_page_html);
+  });
+  route("GET", base + "/json", [p](const request&, response& res) {
+    auto sample = p->sampler ? p->sampler->latest() : nullptr;
+    res.header("Cache-Control", "no-store");
+    if (!sample) {
+      res.status(503).header("Content-Type", "text/plain; charset=utf-8").send("no sample yet\n");
+      return;
+    }
+    res.header("Content-Type", "application/json").send(sample->json + "\n");
+  });
+  route("GET", base + "/events", [p](const request& req, response& res) {
+    engine::worker* w = engine::worker::current();
+    if (!w || w->index() >= p->hubs.size()) {
+      res.status(500).header("Content-Type", "text/plain; charset=utf-8").send("no event hub\n");
+      return;
+    }
+    engine::event_hub& hub = *p->hubs[w->index()];
+    if (w->draining() || !hub.has_room()) {
+      // Draining: a new stream would only hold the drain. Full: the streams are bounded.
+      res.status(503)
+          .header("Content-Type", "text/plain; charset=utf-8")
+          .header("Retry-After", "5")
+          .send(w->draining() ? "503 Service Unavailable: shutting down\n"
+                              : "503 Service Unavailable: too many status event streams\n");
+      return;
+    }
+    res.header("Content-Type", "text/event-stream; charset=utf-8")
+        .header("Cache-Control", "no-store")
+        .header("X-Accel-Buffering", "no");
+    if (req.method() == "HEAD") {
+      res.send({});
+      return;
+    }
+    // The browser reconnects 2 s after losing the stream; the latest sample goes out at once.
+    std::string first = "retry: 2000\n\n";
+    if (auto sample = p->sampler ? p->sampler->latest() : nullptr) first += sample->event;
+    hub.add(res, first);
+  });
+  impl_->status_on = true;
+  return *this;
+}
+
+std::vector<engine::metrics::listener_figures> server::impl::listener_figures() const {
+  std::vector<engine::metrics::listener_figures> out;
+  for (const auto& w : workers) {
+    for (const auto& g : w->listener_stats()) {
+      engine::metrics::listener_figures f;
+      f.address = g->address;
+      f.worker = w->index();
+      f.queue = g->queue.load(std::memory_order_relaxed);
+      f.backlog = g->backlog.load(std::memory_order_relaxed);
+      f.drops = g->drops.load(std::memory_order_relaxed);
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+void server::impl::make_sampler() {
+  engine::observer::inputs in;
+  in.gather = [this](engine::metrics::status_figures& f) {
+    f.stats = stats();
+    f.listeners = listener_figures();
+  };
+  for (const auto& a : cfg.addresses) {
+    if (std::find(in.ports.begin(), in.ports.end(), a.port()) == in.ports.end())
+      in.ports.push_back(a.port());
+    in.addresses.push_back(a.to_string());
+  }
+  in.start_time = start_time;
+  std::function<void(const engine::observer::sample_ptr&)> publish;
+  if (status_on) {
+    // Each worker with open streams gets the new sample on its own thread; workers nobody
+    // watches are not woken.
+    publish = [this](const engine::observer::sample_ptr& sample) {
+      for (std::size_t i = 0; i < workers.size() && i < hubs.size(); ++i) {
+        if (hubs[i]->size() == 0) continue;
+        engine::event_hub* hub = hubs[i].get();
+        workers[i]->post([hub, sample] { hub->publish(sample->event); });
+      }
+    };
+  }
+  sampler = std::make_unique<engine::observer>(std::move(in), std::move(publish));
 }
 
 void server::start() {
@@ -164,6 +237,10 @@ void server::start() {
              "sysctl -w net.core.somaxconn=%d)",
              o.backlog, max_backlog, o.backlog);
   }
+  impl_->start_time =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const bool observed = impl_->metrics_on || impl_->status_on;
+  c.sample_listeners = observed;
   c.addresses.clear();
   for (const auto& a : o.listen) c.addresses.push_back(*net::parse_address(a));
   unsigned n = o.threads ? o.threads : std::thread::hardware_concurrency();
@@ -177,7 +254,20 @@ void server::start() {
     }
     impl_->workers.push_back(std::move(w));
   }
+  if (impl_->status_on) {
+    impl_->hubs.clear();
+    for (auto& w : impl_->workers) {
+      auto hub = std::make_unique<engine::event_hub>();
+      engine::event_hub* h = hub.get();
+      w->on_drain([h] { h->end_all(); });
+      impl_->hubs.push_back(std::move(hub));
+    }
+  }
+  // The sampler exists before the workers run (their handlers read the pointer); its thread
+  // starts after them.
+  if (observed) impl_->make_sampler();
   for (auto& w : impl_->workers) w->start();
+  if (impl_->sampler) impl_->sampler->start();
   impl_->started = true;
   for (const auto& a : c.addresses) {
     LOG_INFO("listening on http://%s (%u worker%s)", a.to_string().c_str(), n, n == 1 ? "" : "s");
@@ -211,6 +301,7 @@ int server::run() {
       nanosleep(&ts, nullptr);
     }
   }
+  impl_->stop_sampler();
   for (auto& w : impl_->workers) w->drain();
   for (auto& w : impl_->workers) w->join();
   impl_->started = false;
@@ -226,9 +317,11 @@ std::vector<std::string> server::local_addresses() const {
   return out;
 }
 
-server_stats server::stats() const noexcept {
+server_stats server::stats() const noexcept { return impl_->stats(); }
+
+server_stats server::impl::stats() const noexcept {
   server_stats s;
-  for (const auto& w : impl_->workers) {
+  for (const auto& w : workers) {
     const auto& st = w->stats();
     auto r = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
     s.connections_accepted += r(st.accepted);
@@ -249,6 +342,14 @@ server_stats server::stats() const noexcept {
     s.timeouts_idle += r(st.timeouts_idle);
     s.timeouts_write += r(st.timeouts_write);
     s.protocol_errors += r(st.protocol_errors);
+    s.connections_reading += r(st.activity[static_cast<int>(engine::conn_activity::reading)]);
+    s.connections_writing += r(st.activity[static_cast<int>(engine::conn_activity::writing)]);
+    s.connections_idle += r(st.activity[static_cast<int>(engine::conn_activity::idle)]);
+    s.connections_closing += r(st.activity[static_cast<int>(engine::conn_activity::closing)]);
+    for (std::size_t i = 0; i < s.latency_counts.size(); ++i) {
+      s.latency_counts[i] += r(st.latency[i]);
+    }
+    s.latency_sum_ns += r(st.latency_sum_ns);
   }
   return s;
 }

@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +15,13 @@
 #include "server/connection.hpp"
 
 namespace portico::engine {
+
+namespace {
+thread_local worker* this_thread_worker = nullptr;
+constexpr unsigned listener_sample_ms = 1000;
+}  // namespace
+
+worker* worker::current() noexcept { return this_thread_worker; }
 
 class worker::listener final : public io::event_handler {
  public:
@@ -84,6 +94,10 @@ worker::worker(const shared_config& cfg, unsigned index)
   accept_pause_timer_.fire = [](io::timer_node* n) {
     static_cast<worker*>(n->owner)->resume_accepting();
   };
+  sample_timer_.owner = this;
+  sample_timer_.fire = [](io::timer_node* n) {
+    static_cast<worker*>(n->owner)->sample_listeners();
+  };
   shutdown_timer_.owner = this;
   shutdown_timer_.fire = [](io::timer_node* n) {
     auto* w = static_cast<worker*>(n->owner);
@@ -104,6 +118,7 @@ worker::~worker() {
   drop_user_timers();
   loop_.timers().cancel(accept_pause_timer_);
   loop_.timers().cancel(shutdown_timer_);
+  loop_.timers().cancel(sample_timer_);
 }
 
 std::error_code worker::open_listeners(std::vector<net::address>& addresses, std::string& failed) {
@@ -121,8 +136,40 @@ std::error_code worker::open_listeners(std::vector<net::address>& addresses, std
       if (auto bound = net::local_address(fd.get())) a = *bound;
     }
     listeners_.push_back(std::make_unique<listener>(*this, std::move(fd)));
+    auto g = std::make_unique<listener_gauges>();
+    g->address = a.to_string();
+    listener_gauges_.push_back(std::move(g));
   }
   return {};
+}
+
+void worker::sample_listeners() noexcept {
+  // Our own sockets, read on our own thread: no other thread touches a listening descriptor
+  // (the drain closes them on this thread), so the numbers can never come from a reused fd.
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    listener_gauges& g = *listener_gauges_[i];
+    int fd = listeners_[i]->fd();
+    if (fd < 0) {
+      g.queue.store(0, std::memory_order_relaxed);
+      continue;
+    }
+    // For a listener, tcpi_unacked is the accept queue's length and tcpi_sacked its limit.
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == TCP_LISTEN) {
+      g.queue.store(ti.tcpi_unacked, std::memory_order_relaxed);
+      g.backlog.store(ti.tcpi_sacked, std::memory_order_relaxed);
+    }
+    // sk_drops of a listener counts what tcp_listendrop() dropped: accept queue overflows and
+    // other failed handshakes (Linux >= 4.12).
+    std::uint32_t mem[SK_MEMINFO_VARS] = {};
+    len = sizeof mem;
+    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+        len > SK_MEMINFO_DROPS * sizeof(std::uint32_t)) {
+      g.drops.store(mem[SK_MEMINFO_DROPS], std::memory_order_relaxed);
+    }
+  }
+  if (!draining_) loop_.timers().arm(sample_timer_, loop_.now_ms() + listener_sample_ms);
 }
 
 void worker::start() {
@@ -145,6 +192,8 @@ void worker::stop_now() {
 }
 
 void worker::run() {
+  this_thread_worker = this;
+  if (cfg_.sample_listeners) sample_listeners();
   for (auto& l : listeners_) {
     if (!loop_.add(l->fd(), EPOLLIN, l.get())) {
       LOG_ERROR("worker %u: epoll add listener: %s", index_, std::strerror(errno));
@@ -161,6 +210,8 @@ void worker::run() {
   for (connection* c : retired_) delete c;
   retired_.clear();
   drop_user_timers();
+  loop_.timers().cancel(sample_timer_);
+  this_thread_worker = nullptr;
 }
 
 void worker::accept_ready(listener& l) {
@@ -247,12 +298,15 @@ void worker::retire(connection* c) { retired_.push_back(c); }
 void worker::begin_drain() {
   if (draining_) return;
   draining_ = true;
+  for (auto& hook : drain_hooks_) hook();
   // Stop accepting: closing our listening sockets lets the kernel refuse new connections
   // once every worker has closed its own.
   for (auto& l : listeners_) {
     if (l->fd() >= 0) loop_.remove(l->fd());
     l->close();
   }
+  loop_.timers().cancel(sample_timer_);
+  for (auto& g : listener_gauges_) g->queue.store(0, std::memory_order_relaxed);
   for (connection* c = conns_; c;) {
     connection* next = c->next;
     c->drain();

@@ -19,11 +19,21 @@
 #include "net/socket.hpp"
 #include "portico/options.hpp"
 #include "portico/server.hpp"
+#include "server/metrics.hpp"
 
 namespace portico::engine {
 
 class connection;
 class access_log;
+
+/// What an open connection is doing, for the connections-by-state gauges.
+enum class conn_activity : std::uint8_t {
+  reading,  ///< part of a request head or body received (session phase reading_*)
+  writing,  ///< requests dispatched: a handler works or the response goes out (phase busy)
+  idle,     ///< keep-alive between requests
+  closing,  ///< our FIN sent, reading until the peer closes (lingering)
+};
+inline constexpr std::size_t conn_activity_count = 4;
 
 /// Counters of one worker. Only the worker's thread writes them (relaxed load+store, no
 /// read-modify-write); any thread may read them.
@@ -35,6 +45,15 @@ struct worker_stats {
   counter resets_received{0}, resets_sent{0};
   counter timeouts_header{0}, timeouts_body{0}, timeouts_idle{0}, timeouts_write{0};
   counter protocol_errors{0};
+  counter activity[conn_activity_count] = {};           // gauges, indexed by conn_activity
+  counter latency[metrics::latency_bucket_count] = {};  // not cumulative
+  counter latency_sum_ns{0};
+
+  /// A response went out `ns` nanoseconds after its request was dispatched. No allocation.
+  void observe_latency(std::uint64_t ns) noexcept {
+    add(latency[metrics::latency_bucket(ns)]);
+    add(latency_sum_ns, ns);
+  }
 
   static void add(counter& c, std::uint64_t n = 1) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -52,6 +71,16 @@ struct shared_config {
   net::connection_options conn;
   std::vector<net::address> addresses;  // resolved listen addresses (ports fixed after the first bind)
   access_log* log = nullptr;
+  bool sample_listeners = false;  // each worker samples its listeners' queues once a second
+};
+
+/// One listening socket's figures, written by its worker once a second (relaxed stores) and
+/// read by any thread. Its address is fixed before the worker starts.
+struct listener_gauges {
+  std::string address;                    // "127.0.0.1:8080"
+  std::atomic<std::uint64_t> queue{0};    // accept queue now (TCP_INFO tcpi_unacked)
+  std::atomic<std::uint64_t> backlog{0};  // its limit (tcpi_sacked)
+  std::atomic<std::uint64_t> drops{0};    // SO_MEMINFO SK_MEMINFO_DROPS
 };
 
 class worker {
@@ -66,6 +95,20 @@ class worker {
   std::error_code open_listeners(std::vector<net::address>& addresses, std::string& failed);
   void start();
   void join();
+  /// The worker whose thread is calling, or null on other threads.
+  static worker* current() noexcept;
+  unsigned index() const noexcept { return index_; }
+  /// Thread-safe: runs `fn` on this worker's thread soon (dropped if the worker has stopped).
+  void post(std::function<void()> fn) { loop_.post(std::move(fn)); }
+  /// Before start() only: `fn` runs on the worker's thread when the drain begins, before the
+  /// connections are told (long-lived responses such as event streams end there, so that they
+  /// do not hold the drain until the shutdown timeout).
+  void on_drain(std::function<void()> fn) { drain_hooks_.push_back(std::move(fn)); }
+  /// This worker's listening sockets' figures (one per listen address, in order). The vector
+  /// is fixed once open_listeners() returned; any thread may read the atomics.
+  const std::vector<std::unique_ptr<listener_gauges>>& listener_stats() const noexcept {
+    return listener_gauges_;
+  }
   /// Thread-safe: stop accepting, finish what is in flight, close idle connections; the thread
   /// ends when no connection is left or after the shutdown timeout.
   void drain();
@@ -98,6 +141,7 @@ class worker {
   void check_drained();
   void pause_accepting();
   void resume_accepting();
+  void sample_listeners() noexcept;
 
   const shared_config& cfg_;
   unsigned index_;
@@ -107,6 +151,8 @@ class worker {
   http::date_cache date_;
   worker_stats stats_;
   std::vector<std::unique_ptr<listener>> listeners_;
+  std::vector<std::unique_ptr<listener_gauges>> listener_gauges_;  // parallel to listeners_
+  std::vector<std::function<void()>> drain_hooks_;
   unique_fd reserve_fd_;  // given up to accept-and-close a connection when out of descriptors
   connection* conns_ = nullptr;  // intrusive list of open connections
   user_timer* user_timers_ = nullptr;  // intrusive list of pending handler timers
@@ -114,6 +160,7 @@ class worker {
   std::vector<connection*> retired_;
   io::timer_node accept_pause_timer_;
   io::timer_node shutdown_timer_;
+  io::timer_node sample_timer_;
   std::uint64_t last_emfile_log_ms_ = 0;
   bool accept_paused_ = false;
   bool draining_ = false;

@@ -468,6 +468,32 @@ def server_socket_inode(server_port, client_port):
     return None
 
 
+def server_socket_queues(server_port, client_port):
+    """(tx_queue, rx_queue) of the server-side socket of server_port <-> client_port, from
+    /proc/net/tcp{,6}; None when the server has no such socket (it closed it)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if (len(cols) > 9 and _hex_port(cols[1]) == server_port
+                    and _hex_port(cols[2]) == client_port and cols[9] != "0"):
+                tx, _, rx = cols[4].partition(":")
+                return int(tx, 16), int(rx, 16)
+    return None
+
+
+def artifacts_dir():
+    """Where tests keep files for people to look at ($PORTICO_ARTIFACTS, set by ctest to
+    <build>/artifacts; else <build dir>/artifacts). Created on demand."""
+    d = Path(os.environ.get("PORTICO_ARTIFACTS") or str(build_dir() / "artifacts"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
 def fd_of_inode(pid, inode):
     """The fd number in process pid whose link is socket:[inode], or None."""
     target = "socket:[%d]" % inode

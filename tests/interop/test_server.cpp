@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   if (cfg.dir.empty()) cfg.dir = PORTICO_DEMO_DIR;
   portico::server srv(cfg.options);
   if (!cfg.metrics_path.empty()) srv.metrics(cfg.metrics_path);
+  if (!cfg.status_path.empty()) srv.status_page(cfg.status_path);
   srv.post("/echo", [](const portico::request& req, portico::response& res) {
     res.header("Content-Type", "application/octet-stream")
         .header("X-Body-Length", std::to_string(req.body().size()))
