@@ -1,0 +1,1494 @@
+// HTTP/2 server connection state machine (RFC 9113 §3.4, §5, §6, §8; RFC 7540 §3.2 for h2c;
+// RFC 8441 for extended CONNECT; RFC 9218 for priorities). Comments cite the rule each branch
+// implements; docs/http2.md "Connection and streams" summarises them.
+#include "http2/session.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "http/status.hpp"
+#include "http2/frame_writer.hpp"
+
+namespace portico::http2 {
+namespace {
+
+constexpr std::array<std::byte, 8> shutdown_ping = {std::byte{'p'}, std::byte{'o'}, std::byte{'r'},
+                                                    std::byte{'t'}, std::byte{'i'}, std::byte{'c'},
+                                                    std::byte{'o'}, std::byte{'!'}};
+
+std::string_view as_text(std::span<const std::byte> b) noexcept {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+void append_number(std::string& s, std::uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  s.append(buf, r.ptr);
+}
+
+bool parse_u64(std::string_view v, std::uint64_t& out) noexcept {
+  if (v.empty()) return false;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc() && p == v.data() + v.size();
+}
+
+// RFC 9113 §8.2.2: fields that are connection-specific in HTTP/1.1.
+bool connection_specific(std::string_view n) noexcept {
+  return n == "connection" || n == "keep-alive" || n == "proxy-connection" ||
+         n == "transfer-encoding" || n == "upgrade";
+}
+
+// RFC 9113 §8.2.1: "A field name MUST NOT contain characters in the ranges 0x00-0x20,
+// 0x41-0x5a, or 0x7f-0xff"; "field names MUST NOT include a colon" (pseudo-headers excepted:
+// the caller strips the leading colon first).
+bool valid_name(std::string_view n) noexcept {
+  if (n.empty()) return false;
+  for (char c : n) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || (u >= 0x41 && u <= 0x5a) || u >= 0x7f || c == ':') return false;
+  }
+  return true;
+}
+
+// RFC 9113 §8.2.1: values MUST NOT contain NUL, LF or CR, nor start or end with SP or HTAB.
+bool valid_value(std::string_view v) noexcept {
+  if (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t'))
+    return false;
+  for (char c : v)
+    if (c == '\0' || c == '\r' || c == '\n') return false;
+  return true;
+}
+
+std::string lowercase(std::string_view s) {
+  std::string r(s);
+  for (char& c : r)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  return r;
+}
+
+// What the request field section checker (RFC 9113 §8.3.1) tracks while fields arrive.
+struct request_check {
+  std::string_view error;  // first malformation (static text); empty when fine
+  bool regular_seen = false;
+  bool trailers = false;
+  bool connect_protocol_enabled = false;
+  // Offsets into the stream's field_bytes (which grows while fields arrive, so no views).
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> method, scheme, path, authority, protocol;
+};
+
+}  // namespace
+
+bool session::token_bucket::take(std::uint32_t burst, std::uint32_t rate,
+                                 std::uint64_t now) noexcept {
+  const std::uint64_t cap = static_cast<std::uint64_t>(burst) * 1000;
+  if (!primed) {
+    primed = true;
+    milli = cap;
+    last = now;
+  }
+  if (now > last) {
+    // `rate` tokens per second = `rate` milli-tokens per millisecond.
+    milli = std::min(cap, milli + (now - last) * rate);
+    last = now;
+  }
+  if (milli < 1000) return false;
+  milli -= 1000;
+  return true;
+}
+
+// ---- construction ------------------------------------------------------------------------------
+
+session::session(const session_config& cfg, session_events& ev, body_reader* reader,
+                 http::date_cache& date, std::string_view remote_ip)
+    : cfg_(cfg),
+      events_(ev),
+      reader_(reader),
+      date_(date),
+      remote_ip_(remote_ip),
+      frames_(reader_limits{default_max_frame_size, cfg.max_field_block}),
+      decoder_(
+          hpack::decoder_limits{default_header_table_size, cfg.max_header_list_size, 16 * 1024}) {}
+
+session::~session() {
+  abort_all();
+}
+
+void session::abort_all() noexcept {
+  aborted_ = true;
+  while (!streams_.empty()) {
+    stream* s = streams_.begin()->second;
+    streams_.erase(streams_.begin());
+    s->abort();
+    s->detach();
+    s->release();
+  }
+  for (auto& c : out_)
+    release_chunk(c);
+  out_.clear();
+  out_bytes_ = 0;
+  handed_out_ = 0;
+}
+
+void session::queue_preface() {
+  // RFC 9113 §3.4: "The server connection preface consists of a potentially empty SETTINGS
+  // frame that MUST be the first frame the server sends in the HTTP/2 connection."
+  std::vector<setting> s = {
+      {setting_id::max_concurrent_streams, cfg_.max_concurrent_streams},
+      {setting_id::initial_window_size, std::min(cfg_.initial_window_size, max_window_size)},
+      {setting_id::max_frame_size,
+       std::clamp(cfg_.max_frame_size, min_max_frame_size, max_max_frame_size)},
+      {setting_id::max_header_list_size, cfg_.max_header_list_size},
+      {setting_id::no_rfc7540_priorities, 1},  // RFC 9218 §2.1: we schedule by RFC 9218
+  };
+  if (cfg_.header_table_size != default_header_table_size)
+    s.push_back({setting_id::header_table_size, cfg_.header_table_size});
+  if (cfg_.enable_connect_protocol) s.push_back({setting_id::enable_connect_protocol, 1});
+  append_settings(control(), s);
+  settings_sent_at_ = now_;
+  // RFC 9113 §6.9.2: the connection window starts at 65535 and only WINDOW_UPDATE changes it.
+  if (cfg_.connection_window > default_initial_window_size) {
+    const std::uint32_t inc =
+        std::min(cfg_.connection_window, max_window_size) - default_initial_window_size;
+    append_frame(control(), 0, window_update_frame{inc});
+    conn_recv_window_ += inc;
+  }
+  started_ = true;
+  notify_output();
+}
+
+void session::start(std::uint64_t now) {
+  now_ = now;
+  if (!started_) queue_preface();
+}
+
+std::optional<std::string> session::decode_http2_settings(std::string_view t) {
+  // RFC 7540 §3.2.1: token68 of the base64url encoding of a SETTINGS payload; "=" padding may
+  // be absent (RFC 4648 §5).
+  while (!t.empty() && t.back() == '=')
+    t.remove_suffix(1);
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : t) {
+    int v;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    else
+      return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  if (out.size() % 6 != 0) return std::nullopt;
+  for (const setting s : settings_view(std::as_bytes(std::span(out.data(), out.size()))))
+    if (check_setting(s) != errc::no_error) return std::nullopt;
+  return out;
+}
+
+void session::start_upgraded(const upgrade_request& req, std::span<const std::byte> settings,
+                             std::uint64_t now) {
+  now_ = now;
+  // RFC 7540 §3.2.1: the HTTP2-Settings payload is decoded "as it would any other SETTINGS
+  // frame"; the 101 response is its acknowledgement.
+  for (const setting s : settings_view(settings))
+    apply_peer_setting(s);
+  if (!started_) queue_preface();
+  if (failed_) return;
+  // RFC 7540 §3.2: "The HTTP/1.1 request that is sent prior to upgrade is assigned a stream
+  // identifier of 1 ... with default priority values. Stream 1 is implicitly "half-closed"
+  // from the client toward the server".
+  stream* s = open_stream(1);
+  last_peer_stream_ = 1;
+  s->state = stream_state::half_closed_remote;
+  auto add = [&](std::string_view name, std::string_view value) {
+    stream::field_ref r{static_cast<std::uint32_t>(s->field_bytes.size()),
+                        static_cast<std::uint32_t>(name.size()), 0,
+                        static_cast<std::uint32_t>(value.size())};
+    s->field_bytes += name;
+    r.value_off = static_cast<std::uint32_t>(s->field_bytes.size());
+    s->field_bytes += value;
+    return r;
+  };
+  stream::field_ref m = add("", req.method);
+  s->method_off = m.value_off;
+  s->method_len = m.value_len;
+  stream::field_ref p = add("", req.target);
+  s->path_off = p.value_off;
+  s->path_len = p.value_len;
+  for (const auto& h : req.headers) {
+    const std::string name = lowercase(h.name);
+    // RFC 9113 §8.2.2 and RFC 7540 §3.2.1: hop-by-hop fields of the upgrade are not part of
+    // the HTTP/2 request.
+    if (connection_specific(name) || name == "http2-settings" || name == "te") continue;
+    s->field_refs.push_back(add(name, h.value));
+  }
+  s->body_storage.assign(req.body);
+  s->body_received = req.body.size();
+  s->head_complete = true;
+  for (const auto& r : s->field_refs)
+    s->header_views.push_back({std::string_view(s->field_bytes).substr(r.name_off, r.name_len),
+                               std::string_view(s->field_bytes).substr(r.value_off, r.value_len)});
+  s->headers = s->header_views;
+  s->prio = parse_priority(s->req().header("priority"));
+  finish_request(*s);
+}
+
+// ---- input
+// ---------------------------------------------------------------------------------------
+
+bool session::wants_input() const noexcept {
+  return !failed_ && !aborted_ && !peer_eof_ && out_bytes_ <= cfg_.output_high_water;
+}
+
+void session::input_eof() noexcept {
+  peer_eof_ = true;
+}
+
+std::size_t session::consume(std::span<const std::byte> in, std::uint64_t now) {
+  now_ = std::max(now_, now);
+  if (!started_) queue_preface();
+  std::size_t used = 0;
+  in_consume_ = true;
+  while (wants_input() && (used < in.size() || !stash_.empty())) {
+    if (phase_ == input_phase::preface) {
+      // RFC 9113 §3.4: the client connection preface, 24 fixed octets.
+      const std::size_t take = std::min(client_preface.size() - preface_seen_, in.size() - used);
+      if (as_text(in.subspan(used, take)) != client_preface.substr(preface_seen_, take)) {
+        used += take;
+        connection_error(errc::protocol_error, "invalid connection preface");
+        break;
+      }
+      used += take;
+      preface_seen_ += take;
+      if (preface_seen_ == client_preface.size()) phase_ = input_phase::first_settings;
+      continue;
+    }
+    read_result r;
+    if (!stash_.empty()) {
+      r = frames_.read(stash_);
+      if (r.status == read_status::need_more) {
+        const std::size_t take = std::min(r.needed, in.size() - used);
+        if (take == 0) break;
+        stash_.insert(stash_.end(), in.begin() + static_cast<std::ptrdiff_t>(used),
+                      in.begin() + static_cast<std::ptrdiff_t>(used + take));
+        used += take;
+        continue;
+      }
+      process_frame(r);
+      stash_.clear();  // the stash holds exactly one frame (only what it needed was added)
+      continue;
+    }
+    r = frames_.read(in.subspan(used));
+    if (r.status == read_status::need_more) {
+      stash_.assign(in.begin() + static_cast<std::ptrdiff_t>(used), in.end());
+      used = in.size();
+      break;
+    }
+    if (r.status != read_status::connection_error) used += r.consumed;
+    process_frame(r);
+  }
+  in_consume_ = false;
+  if (failed_) used = in.size();  // nothing more will be read
+  notify_output();
+  return used;
+}
+
+void session::process_frame(const read_result& r) {
+  if (r.status == read_status::connection_error) {
+    connection_error(r.error.wire_code(), r.error.detail);
+    return;
+  }
+  if (failed_) return;
+  const frame_view& f = r.frame;
+  // RFC 9113 §3.4: "the SETTINGS frame MUST be the first frame the client sends"; anything
+  // else is a connection error of type PROTOCOL_ERROR (§3.4: "MUST be treated as").
+  if (phase_ == input_phase::first_settings) {
+    const auto* s = f.get<settings_frame>();
+    if (f.header.type != frame_type::settings || !s || s->ack) {
+      connection_error(errc::protocol_error, "first frame is not SETTINGS");
+      return;
+    }
+    phase_ = input_phase::frames;
+  }
+  if (r.status == read_status::ignore) return;  // RFC 9113 §5.5
+  if (r.status == read_status::stream_error) {
+    // A HEADERS frame whose stream depends on itself still carries a field block that must be
+    // decoded (RFC 9113 §4.3); every other stream error only resets.
+    if (const auto* h = f.get<headers_frame>()) {
+      on_headers_frame(f, *h, true);
+      return;
+    }
+    reset_id(r.error.stream_id, r.error.wire_code());
+    return;
+  }
+  switch (f.header.type) {
+    case frame_type::data:
+      on_data(f, *f.get<data_frame>());
+      break;
+    case frame_type::headers:
+      on_headers_frame(f, *f.get<headers_frame>(), false);
+      break;
+    case frame_type::continuation:
+      on_continuation(*f.get<continuation_frame>());
+      break;
+    case frame_type::priority:
+      // RFC 9113 §5.3.2: deprecated; validated by the reader, otherwise ignored (the
+      // scheduler uses RFC 9218). Allowed in any stream state (§5.1).
+      break;
+    case frame_type::rst_stream:
+      on_rst_stream(f.header.stream_id, *f.get<rst_stream_frame>());
+      break;
+    case frame_type::settings:
+      on_settings(*f.get<settings_frame>());
+      break;
+    case frame_type::push_promise:
+      // RFC 9113 §8.4: "A client cannot push. Thus, servers MUST treat the receipt of a
+      // PUSH_PROMISE frame as a connection error of type PROTOCOL_ERROR."
+      connection_error(errc::protocol_error, "PUSH_PROMISE from a client");
+      break;
+    case frame_type::ping:
+      on_ping(*f.get<ping_frame>());
+      break;
+    case frame_type::goaway:
+      // RFC 9113 §6.8: the client opens no more streams; ours complete.
+      peer_goaway_ = true;
+      break;
+    case frame_type::window_update:
+      on_window_update(f.header.stream_id, *f.get<window_update_frame>());
+      break;
+    case frame_type::priority_update:
+      on_priority_update(*f.get<priority_update_frame>());
+      break;
+  }
+}
+
+stream* session::find(std::uint32_t id) const noexcept {
+  auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+stream_state session::state_of(std::uint32_t id) const noexcept {
+  if (stream* s = find(id)) return s->state;
+  return id > last_peer_stream_ ? stream_state::idle : stream_state::closed;
+}
+
+void session::remember_reset(std::uint32_t id) {
+  resets_.push_back(id);
+  while (resets_.size() > cfg_.remembered_resets)
+    resets_.pop_front();
+}
+
+bool session::recently_reset(std::uint32_t id) const noexcept {
+  return std::find(resets_.begin(), resets_.end(), id) != resets_.end();
+}
+
+bool session::recently_closed(std::uint32_t id) const noexcept {
+  return std::find(closed_.begin(), closed_.end(), id) != closed_.end();
+}
+
+void session::glitch() {
+  if (!glitch_bucket_.take(cfg_.glitch_burst, cfg_.glitch_rate, now_))
+    connection_error(errc::enhance_your_calm, "too many frames that do no work");
+}
+
+void session::count_reset() {
+  // CVE-2023-44487 (rapid reset): streams that end before they are answered cost the server
+  // work the client does not pay for. Bounded by a token bucket.
+  if (!resets_bucket_.take(cfg_.reset_burst, cfg_.reset_rate, now_))
+    connection_error(errc::enhance_your_calm, "too many stream resets");
+}
+
+void session::connection_error(errc code, std::string_view detail) {
+  if (failed_ || aborted_) return;
+  // RFC 9113 §5.4.1: GOAWAY with the last stream id we processed, then close.
+  queue_goaway(last_peer_stream_, code, detail);
+  failed_ = true;
+  error_code_ = code;
+  while (!streams_.empty()) {
+    stream* s = streams_.begin()->second;
+    streams_.erase(streams_.begin());
+    s->state = stream_state::closed;
+    s->abort();
+    s->detach();
+    s->release();
+  }
+}
+
+void session::queue_goaway(std::uint32_t last_id, errc code, std::string_view detail) {
+  append_frame(control(),
+               goaway_frame{last_id, code, std::as_bytes(std::span(detail.data(), detail.size()))});
+  notify_output();
+}
+
+void session::reset_id(std::uint32_t id, errc code) {
+  if (stream* s = find(id)) {
+    reset_stream(*s, code);
+    return;
+  }
+  append_frame(control(), id, rst_stream_frame{code});
+  remember_reset(id);
+  count_reset();
+  notify_output();
+}
+
+void session::reset_stream(stream& s, errc code) {
+  // RFC 9113 §5.4.2: RST_STREAM; the stream is closed for us, late frames are ignored (§5.1).
+  append_frame(control(), s.id, rst_stream_frame{code});
+  remember_reset(s.id);
+  s.abort();
+  close_stream(s);  // may free s
+  notify_output();
+  if (code != errc::no_error) count_reset();
+}
+
+void session::close_stream(stream& s) noexcept {
+  s.state = stream_state::closed;
+  s.detach();
+  auto it = streams_.find(s.id);
+  if (it != streams_.end() && it->second == &s) {
+    streams_.erase(it);
+    if (!recently_reset(s.id)) {
+      closed_.push_back(s.id);
+      while (closed_.size() > cfg_.remembered_resets)
+        closed_.pop_front();
+    }
+    s.release();
+  }
+}
+
+stream* session::open_stream(std::uint32_t id) {
+  auto* s = new stream(id);
+  s->add_ref();
+  s->attach(this);
+  s->remote_ip = remote_ip_;
+  s->version = 20;
+  s->state = stream_state::open;
+  s->send_window = peer_.initial_window_size;
+  s->recv_target = std::min(cfg_.initial_window_size, max_window_size);
+  s->recv_window = s->recv_target;
+  s->last_window_update = now_;
+  streams_.emplace(id, s);
+  return s;
+}
+
+// ---- HEADERS, CONTINUATION and the request head
+// --------------------------------------------------
+
+void session::on_headers_frame(const frame_view& f, const headers_frame& h, bool self_dependent) {
+  if (h.fragment.empty() && !h.end_headers) glitch();
+  if (failed_) return;
+  if (h.end_headers) {
+    on_field_block(f.header.stream_id, h.fragment, h.end_stream, self_dependent);
+    return;
+  }
+  // RFC 9113 §4.3: the field block continues in CONTINUATION frames (the reader keeps them
+  // contiguous and bounds the block's size).
+  block_.assign(h.fragment.begin(), h.fragment.end());
+  block_stream_ = f.header.stream_id;
+  block_end_stream_ = h.end_stream;
+  block_self_dependent_ = self_dependent;
+}
+
+void session::on_continuation(const continuation_frame& c) {
+  if (c.fragment.empty() && !c.end_headers) glitch();
+  if (failed_) return;
+  block_.insert(block_.end(), c.fragment.begin(), c.fragment.end());
+  if (!c.end_headers) return;
+  std::vector<std::byte> block = std::move(block_);
+  block_.clear();
+  on_field_block(block_stream_, block, block_end_stream_, block_self_dependent_);
+  block_stream_ = 0;
+}
+
+void session::on_field_block(std::uint32_t id, std::span<const std::byte> block, bool end_stream,
+                             bool self_dependent) {
+  stream* s = find(id);
+  const bool new_stream = !s && id > last_peer_stream_;
+  // RFC 9113 §4.3: every field block is decoded, whatever happens to its stream, to keep the
+  // HPACK context in step. Requests we will not process go to a sink that drops the fields.
+  auto ignore_block = [&]() -> bool {
+    std::error_code ec = decoder_.decode(block, [](const hpack::header_field&) {});
+    if (hpack::is_compression_error(ec)) {
+      connection_error(errc::compression_error, "HPACK decoding failed");
+      return false;
+    }
+    return true;
+  };
+
+  if (!s && !new_stream) {
+    if (!ignore_block()) return;
+    // RFC 9113 §5.1 (closed): frames on a stream we reset are ignored; otherwise HEADERS on a
+    // closed stream is a connection error of type STREAM_CLOSED.
+    if (recently_reset(id)) {
+      glitch();
+      return;
+    }
+    // §5.1 (closed): HEADERS on a stream that was used and closed may be STREAM_CLOSED;
+    // §5.1.1: a new stream whose id is not above every earlier one is PROTOCOL_ERROR.
+    if (recently_closed(id))
+      connection_error(errc::stream_closed, "HEADERS on a closed stream");
+    else
+      connection_error(errc::protocol_error, "stream id not increasing");
+    return;
+  }
+
+  if (s) {
+    // A second field section: trailers (RFC 9113 §8.1). They are checked (no pseudo-header,
+    // §8.1; field rules, §8.2) and not kept: the exchange model has no request trailers yet.
+    bool bad = false;
+    std::error_code tec = decoder_.decode(block, [&](const hpack::header_field& fld) {
+      if (fld.name.empty() || fld.name.front() == ':' || !valid_name(fld.name) ||
+          !valid_value(fld.value) || connection_specific(fld.name))
+        bad = true;
+    });
+    if (hpack::is_compression_error(tec)) {
+      connection_error(errc::compression_error, "HPACK decoding failed");
+      return;
+    }
+    if (s->state == stream_state::half_closed_remote || s->state == stream_state::closed) {
+      // RFC 9113 §5.1 (half-closed remote): frames other than WINDOW_UPDATE, PRIORITY and
+      // RST_STREAM are a stream error of type STREAM_CLOSED.
+      reset_stream(*s, errc::stream_closed);
+      return;
+    }
+    if (!end_stream) {
+      // RFC 9113 §8.1: trailers end the stream; a HEADERS without END_STREAM after the
+      // request head makes the request malformed (§8.1.1: stream PROTOCOL_ERROR).
+      reset_stream(*s, errc::protocol_error);
+      return;
+    }
+    if (self_dependent || bad) {
+      reset_stream(*s, errc::protocol_error);
+      return;
+    }
+    finish_request(*s);
+    return;
+  }
+
+  // A new stream. RFC 9113 §5.1.1: client streams are odd; ids only go up.
+  if (id % 2 == 0) {
+    connection_error(errc::protocol_error, "client stream id not odd");
+    return;
+  }
+  last_peer_stream_ = id;
+  if (shutdown_phase_ == 2 && id > goaway_last_id_) {
+    // RFC 9113 §6.8: streams above the last id of our GOAWAY are ignored.
+    ignore_block();
+    return;
+  }
+  if (streams_.size() >= cfg_.max_concurrent_streams) {
+    // RFC 9113 §5.1.2: "An endpoint that receives a HEADERS frame that causes its advertised
+    // concurrent stream limit to be exceeded MUST treat this as a stream error of type
+    // PROTOCOL_ERROR or REFUSED_STREAM." REFUSED_STREAM tells the client it may retry.
+    if (!ignore_block()) return;
+    reset_id(id, errc::refused_stream);
+    return;
+  }
+
+  s = open_stream(id);
+  request_check chk;
+  chk.connect_protocol_enabled = cfg_.enable_connect_protocol;
+  std::uint32_t cookies = 0;
+  auto sink = [&](const hpack::header_field& fld) {
+    if (!chk.error.empty()) return;
+    std::string_view name = fld.name;
+    const std::string_view value = fld.value;
+    if (!valid_value(value)) {
+      chk.error = "invalid field value";
+      return;
+    }
+    auto store = [&]() {
+      stream::field_ref r{static_cast<std::uint32_t>(s->field_bytes.size()),
+                          static_cast<std::uint32_t>(name.size()), 0,
+                          static_cast<std::uint32_t>(value.size())};
+      s->field_bytes += name;
+      r.value_off = static_cast<std::uint32_t>(s->field_bytes.size());
+      s->field_bytes += value;
+      return r;
+    };
+    if (!name.empty() && name.front() == ':') {
+      // RFC 9113 §8.3: pseudo-header fields come before regular ones, each at most once; only
+      // the defined request pseudo-headers are allowed.
+      if (chk.regular_seen) {
+        chk.error = "pseudo-header after a regular field";
+        return;
+      }
+      std::optional<std::pair<std::uint32_t, std::uint32_t>>* slot = nullptr;
+      if (name == ":method")
+        slot = &chk.method;
+      else if (name == ":scheme")
+        slot = &chk.scheme;
+      else if (name == ":path")
+        slot = &chk.path;
+      else if (name == ":authority")
+        slot = &chk.authority;
+      else if (name == ":protocol" && chk.connect_protocol_enabled)
+        slot = &chk.protocol;
+      if (!slot) {
+        chk.error = "unknown or response pseudo-header";
+        return;
+      }
+      if (slot->has_value()) {
+        chk.error = "duplicate pseudo-header";
+        return;
+      }
+      const stream::field_ref r = store();
+      *slot = std::pair{r.value_off, r.value_len};
+      if (name == ":method") {
+        s->method_off = r.value_off;
+        s->method_len = r.value_len;
+      } else if (name == ":path") {
+        s->path_off = r.value_off;
+        s->path_len = r.value_len;
+      }
+      return;
+    }
+    chk.regular_seen = true;
+    if (!valid_name(name)) {
+      chk.error = "invalid field name";
+      return;
+    }
+    if (connection_specific(name)) {
+      chk.error = "connection-specific field";
+      return;
+    }
+    // RFC 9113 §8.2.2: "The only exception to this is the TE header field, which MAY be
+    // present in an HTTP/2 request; when it is, it MUST NOT contain any value other than
+    // "trailers"."
+    if (name == "te" && value != "trailers") {
+      chk.error = "TE other than trailers";
+      return;
+    }
+    if (name == "content-length") {
+      std::uint64_t n = 0;
+      if (!parse_u64(value, n) || (s->has_content_length && n != s->request_content_length)) {
+        chk.error = "invalid content-length";
+        return;
+      }
+      s->has_content_length = true;
+      s->request_content_length = n;
+    }
+    if (name == "cookie") ++cookies;
+    s->field_refs.push_back(store());
+  };
+  std::error_code ec = decoder_.decode(block, sink);
+  if (hpack::is_compression_error(ec)) {
+    connection_error(errc::compression_error, "HPACK decoding failed");
+    return;
+  }
+  s->state = end_stream ? stream_state::half_closed_remote : stream_state::open;
+  if (ec == hpack::errc::header_list_too_large) {
+    // RFC 9113 §8.2.3/§10.5.1 and RFC 6585 §5: the head is too large; answer 431.
+    answer(*s, 431, "request header list too large");
+    return;
+  }
+  if (self_dependent) {
+    reset_stream(*s, errc::protocol_error);
+    return;
+  }
+  // RFC 9113 §8.3.1: the required pseudo-headers. Views are taken now that field_bytes is
+  // complete; the appends below (host, cookie) use offsets.
+  auto view = [&](const std::optional<std::pair<std::uint32_t, std::uint32_t>>& o)
+      -> std::optional<std::string_view> {
+    if (!o) return std::nullopt;
+    return std::string_view(s->field_bytes).substr(o->first, o->second);
+  };
+  const auto method = view(chk.method), scheme = view(chk.scheme), path = view(chk.path),
+             authority = view(chk.authority), protocol = view(chk.protocol);
+  if (chk.error.empty()) {
+    if (!method || method->empty()) {
+      chk.error = "missing :method";
+    } else if (*method == "CONNECT" && !protocol) {
+      // RFC 9113 §8.5: CONNECT carries :authority only.
+      if (scheme || path || !authority || authority->empty()) chk.error = "malformed CONNECT";
+    } else if (protocol && *method != "CONNECT") {
+      chk.error = ":protocol without CONNECT";  // RFC 8441 §4
+    } else if (!scheme || scheme->empty() || !path || path->empty()) {
+      chk.error = "missing :scheme or :path";
+    } else if (*path == "*" ? *method != "OPTIONS"
+                            : ((*scheme == "http" || *scheme == "https") && path->front() != '/')) {
+      chk.error = "invalid :path";
+    }
+  }
+  if (chk.error.empty() && end_stream && s->has_content_length && s->request_content_length != 0)
+    chk.error = "content-length without body";  // RFC 9113 §8.1.1
+  if (!chk.error.empty()) {
+    // RFC 9113 §8.1.1: "Malformed requests or responses that are detected MUST be treated as a
+    // stream error of type PROTOCOL_ERROR."
+    reset_stream(*s, errc::protocol_error);
+    return;
+  }
+  const bool connect_plain = *method == "CONNECT" && !path;
+  // RFC 9113 §8.3.1: ":authority ... Clients that generate HTTP/2 requests directly MUST use
+  // the :authority pseudo-header field to convey authority information"; handlers read Host.
+  bool has_host = false;
+  for (const auto& r : s->field_refs)
+    if (std::string_view(s->field_bytes).substr(r.name_off, r.name_len) == "host") has_host = true;
+  if (chk.authority && !has_host) {
+    const auto name_off = static_cast<std::uint32_t>(s->field_bytes.size());
+    s->field_bytes += "host";
+    s->field_refs.insert(s->field_refs.begin(), stream::field_ref{name_off, 4, chk.authority->first,
+                                                                  chk.authority->second});
+  }
+  if (connect_plain && chk.authority) {
+    s->path_off = chk.authority->first;
+    s->path_len = chk.authority->second;
+  }
+  // RFC 9113 §8.2.3: cookie crumbs are joined with "; " for HTTP/1.1-style consumers.
+  if (cookies > 1) {
+    std::string joined;
+    std::vector<stream::field_ref> kept;
+    for (const auto& r : s->field_refs) {
+      if (std::string_view(s->field_bytes).substr(r.name_off, r.name_len) == "cookie") {
+        if (!joined.empty()) joined += "; ";
+        joined += std::string_view(s->field_bytes).substr(r.value_off, r.value_len);
+      } else {
+        kept.push_back(r);
+      }
+    }
+    stream::field_ref r{static_cast<std::uint32_t>(s->field_bytes.size()), 6, 0,
+                        static_cast<std::uint32_t>(joined.size())};
+    s->field_bytes += "cookie";
+    r.value_off = static_cast<std::uint32_t>(s->field_bytes.size());
+    s->field_bytes += joined;
+    kept.push_back(r);
+    s->field_refs = std::move(kept);
+  }
+  finish_head(*s, end_stream);
+}
+
+bool session::finish_head(stream& s, bool end_stream) {
+  const std::string_view fb = s.field_bytes;
+  for (const auto& r : s.field_refs)
+    s.header_views.push_back(
+        {fb.substr(r.name_off, r.name_len), fb.substr(r.value_off, r.value_len)});
+  s.head_complete = true;
+  s.headers = s.header_views;
+  s.prio = parse_priority(s.req().header("priority"));  // RFC 9218 §5
+  if (s.has_content_length && s.request_content_length > cfg_.max_request_body) {
+    answer(s, 413, "request body too large");
+    return false;
+  }
+  if (end_stream) finish_request(s);
+  return true;
+}
+
+void session::finish_request(stream& s) {
+  // RFC 9113 §8.1.1: a content-length that does not equal the sum of the DATA payloads makes
+  // the request malformed (stream PROTOCOL_ERROR).
+  if (s.has_content_length && s.body_received != s.request_content_length) {
+    reset_stream(s, errc::protocol_error);
+    return;
+  }
+  if (s.state == stream_state::open) s.state = stream_state::half_closed_remote;
+  if (s.answered_by_session) {
+    if (s.end_stream_sent) close_stream(s);
+    return;
+  }
+  dispatch(s);
+}
+
+void session::dispatch(stream& s) {
+  const std::string_view fb = s.field_bytes;
+  s.headers = s.header_views;
+  s.method = fb.substr(s.method_off, s.method_len);
+  s.target = fb.substr(s.path_off, s.path_len);
+  std::string_view t = s.target;
+  const auto q = t.find('?');
+  s.path = t.substr(0, q);
+  s.query = q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+  s.head_request = s.method == "HEAD";
+  s.body = s.body_storage;
+  s.dispatched = true;
+  s.add_ref();
+  events_.on_request(s);
+  s.release();
+}
+
+void session::answer(stream& s, int status, std::string_view detail) {
+  // The session's own error answers (431, 413), sent like any response.
+  s.answered_by_session = true;
+  s.dispatched = true;
+  s.status = status;
+  s.fields.clear();
+  s.fields.push_back({"content-type", "text/plain; charset=utf-8"});
+  std::string body;
+  append_number(body, static_cast<std::uint64_t>(status));
+  body += ' ';
+  body += http::reason_phrase(status);
+  body += ": ";
+  body += detail;
+  body += '\n';
+  s.kind = detail::body_kind::memory;
+  s.body_memory = std::move(body);
+  s.started = s.ended = true;
+  s.body_storage.clear();
+  s.body_storage.shrink_to_fit();
+  exchange_updated(s);
+}
+
+// ---- DATA and flow control ---------------------------------------------------------------------
+
+void session::on_data(const frame_view& f, const data_frame& d) {
+  const std::uint32_t id = f.header.stream_id;
+  const std::uint32_t len = f.header.length;  // RFC 9113 §6.9.1: padding counts
+  stream* s = find(id);
+  if (!s && id > last_peer_stream_) {
+    // RFC 9113 §5.1 (idle): anything but HEADERS or PRIORITY is a connection PROTOCOL_ERROR.
+    connection_error(errc::protocol_error, "DATA on an idle stream");
+    return;
+  }
+  // RFC 9113 §6.9: "A receiver that receives a flow-controlled frame MUST always account for
+  // its contribution against the connection flow-control window, unless the receiver treats
+  // this as a connection error."
+  if (len > conn_recv_window_) {
+    connection_error(errc::flow_control_error, "DATA beyond the connection window");
+    return;
+  }
+  conn_recv_window_ -= len;
+  conn_recv_unacked_ += len;  // consumed at once: stored (bounded by max_request_body) or dropped
+  maybe_update_connection_window();
+  if (len == 0 && !d.end_stream) glitch();
+  if (failed_) return;
+  if (!s) {
+    if (recently_reset(id)) {
+      glitch();  // RFC 9113 §5.1: ignored after we sent RST_STREAM
+      return;
+    }
+    // RFC 9113 §6.1: DATA on a stream not open or half-closed (local) -> stream STREAM_CLOSED.
+    reset_id(id, errc::stream_closed);
+    return;
+  }
+  if (s->state != stream_state::open && s->state != stream_state::half_closed_local) {
+    reset_stream(*s, errc::stream_closed);
+    return;
+  }
+  if (len > s->recv_window) {
+    // RFC 9113 §6.9.1: the sender exceeded the stream window.
+    reset_stream(*s, errc::flow_control_error);
+    return;
+  }
+  s->recv_window -= len;
+  s->recv_unacked += len;
+  if (!s->answered_by_session) {
+    s->body_received += d.data.size();
+    if (s->has_content_length && s->body_received > s->request_content_length) {
+      reset_stream(*s, errc::protocol_error);  // RFC 9113 §8.1.1
+      return;
+    }
+    if (s->body_received > cfg_.max_request_body) {
+      answer(*s, 413, "request body too large");
+      if (!find(id)) return;
+    } else {
+      s->body_storage.append(as_text(d.data));
+    }
+  }
+  if (d.end_stream) {
+    finish_request(*s);
+    return;
+  }
+  maybe_update_stream_window(*s);
+}
+
+void session::maybe_update_connection_window() {
+  const std::uint32_t target =
+      std::min(std::max(cfg_.connection_window, default_initial_window_size), max_window_size);
+  if (conn_recv_unacked_ < target / 2) return;
+  append_frame(control(), 0, window_update_frame{conn_recv_unacked_});
+  conn_recv_window_ += conn_recv_unacked_;
+  conn_recv_unacked_ = 0;
+  notify_output();
+}
+
+void session::maybe_update_stream_window(stream& s) {
+  if (s.recv_unacked < s.recv_target / 2 || s.recv_unacked == 0) return;
+  std::uint32_t inc = s.recv_unacked;
+  // Auto-tuning: a peer that used half the window within window_autotune_ms of the last update
+  // is limited by the window, not by its link: double the window, up to max_stream_window.
+  // (The body is bounded by max_request_body whatever the window.)
+  if (now_ - s.last_window_update < cfg_.window_autotune_ms &&
+      s.recv_target < cfg_.max_stream_window) {
+    const std::uint32_t grown = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+        std::uint64_t{s.recv_target} * 2, std::min(cfg_.max_stream_window, max_window_size)));
+    inc += grown - s.recv_target;
+    s.recv_target = grown;
+  }
+  append_frame(control(), s.id, window_update_frame{inc});
+  s.recv_window += inc;
+  s.recv_unacked = 0;
+  s.last_window_update = now_;
+  notify_output();
+}
+
+void session::on_window_update(std::uint32_t id, const window_update_frame& w) {
+  if (id == 0) {
+    // RFC 9113 §6.9.1: "A sender MUST NOT allow a flow-control window to exceed 2^31-1 octets.
+    // If a sender receives a WINDOW_UPDATE that causes a flow-control window to exceed this
+    // maximum, it MUST terminate either the stream or the connection, as appropriate."
+    if (conn_send_window_ + w.increment > max_window_size) {
+      connection_error(errc::flow_control_error, "connection window above 2^31-1");
+      return;
+    }
+    bool waiting = false;
+    for (const auto& [sid, st] : streams_)
+      if (st->headers_sent && !st->end_stream_sent && available(*st) > 0) waiting = true;
+    if (!waiting && w.increment < 1024) glitch();
+    if (failed_) return;
+    conn_send_window_ += w.increment;
+    notify_output();
+    return;
+  }
+  stream* s = find(id);
+  if (!s) {
+    if (id > last_peer_stream_) {
+      // RFC 9113 §5.1 (idle): WINDOW_UPDATE on an idle stream is a connection PROTOCOL_ERROR.
+      connection_error(errc::protocol_error, "WINDOW_UPDATE on an idle stream");
+      return;
+    }
+    // RFC 9113 §5.1 (closed): WINDOW_UPDATE may arrive after we ended the stream: ignore.
+    if (w.increment < 1024) glitch();
+    return;
+  }
+  if (s->send_window + w.increment > max_window_size) {
+    reset_stream(*s, errc::flow_control_error);
+    return;
+  }
+  if (!(s->headers_sent && available(*s) > 0) && w.increment < 1024) glitch();
+  if (failed_) return;
+  s->send_window += w.increment;
+  notify_output();
+}
+
+void session::on_rst_stream(std::uint32_t id, const rst_stream_frame&) {
+  stream* s = find(id);
+  if (!s) {
+    // RFC 9113 §6.4: "If a RST_STREAM frame identifying an idle stream is received, the
+    // recipient MUST treat this as a connection error of type PROTOCOL_ERROR."
+    if (id > last_peer_stream_)
+      connection_error(errc::protocol_error, "RST_STREAM on an idle stream");
+    return;  // closed: nothing to do (§5.1)
+  }
+  const bool unanswered = !s->end_stream_sent;
+  s->abort();
+  close_stream(*s);
+  if (unanswered) count_reset();  // reset before it was answered (after s is let go)
+}
+
+void session::on_priority_update(const priority_update_frame& p) {
+  // RFC 9218 §7.1: the new priority replaces the old one (parsed from the defaults). Updates
+  // for streams not open yet are not buffered (§7.1 allows that).
+  if (stream* s = find(p.prioritized_stream_id)) s->prio = parse_priority(p.field_value);
+}
+
+// ---- SETTINGS and PING
+// ---------------------------------------------------------------------------
+
+void session::apply_peer_setting(const setting& st) {
+  if (failed_) return;
+  const std::uint32_t old_window = peer_.initial_window_size;
+  if (peer_.apply(st) != errc::no_error) {
+    connection_error(check_setting(st), "invalid SETTINGS value");
+    return;
+  }
+  switch (st.id) {
+    case setting_id::header_table_size:
+      encoder_.set_peer_max_table_size(st.value);  // RFC 7541 §4.2
+      break;
+    case setting_id::initial_window_size: {
+      // RFC 9113 §6.9.2: the change applies to every stream window, which may become
+      // negative; a window pushed above 2^31-1 is a connection FLOW_CONTROL_ERROR.
+      const std::int64_t delta = std::int64_t{st.value} - std::int64_t{old_window};
+      for (auto& [id, s] : streams_) {
+        if (s->send_window + delta > max_window_size) {
+          connection_error(errc::flow_control_error, "initial window change overflows a window");
+          return;
+        }
+        s->send_window += delta;
+      }
+      break;
+    }
+    default:
+      break;  // max_frame_size is read from peer_ when frames are written
+  }
+}
+
+void session::on_settings(const settings_frame& f) {
+  if (f.ack) {
+    // RFC 9113 §6.5.3: our settings are in force from the ACK on.
+    if (!settings_acked_) {
+      settings_acked_ = true;
+      frames_.set_max_frame_size(cfg_.max_frame_size);
+      if (cfg_.header_table_size != default_header_table_size)
+        decoder_.set_max_table_size_limit(cfg_.header_table_size);
+    }
+    return;
+  }
+  glitch();
+  if (failed_) return;
+  for (const setting s : f.entries)
+    apply_peer_setting(s);
+  if (failed_) return;
+  // RFC 9113 §6.5.3: "Upon receiving a SETTINGS frame without the ACK flag set, the recipient
+  // MUST immediately ... send a SETTINGS frame with the ACK flag set."
+  append_frame(control(), settings_frame{true, {}});
+  out_.back().acks += 1;
+  if (++pending_acks_ > cfg_.max_pending_acks) {
+    connection_error(errc::enhance_your_calm, "SETTINGS flood");
+    return;
+  }
+  notify_output();
+}
+
+void session::on_ping(const ping_frame& p) {
+  if (p.ack) {
+    if (p.opaque == shutdown_ping && shutdown_phase_ == 1) {
+      // RFC 9113 §6.8: one round trip after GOAWAY(2^31-1), every stream the client opened
+      // before seeing it has reached us: send the real last stream id.
+      shutdown_phase_ = 2;
+      goaway_last_id_ = last_peer_stream_;
+      queue_goaway(goaway_last_id_, errc::no_error, {});
+    }
+    return;
+  }
+  // RFC 9113 §6.7: "Receivers of a PING frame that does not include an ACK flag MUST send a
+  // PING frame with the ACK flag set in response, with an identical frame payload."
+  append_frame(control(), ping_frame{true, p.opaque});
+  out_.back().acks += 1;
+  // A client that sends PINGs and never reads the ACKs makes us queue without bound.
+  if (++pending_acks_ > cfg_.max_pending_acks) {
+    connection_error(errc::enhance_your_calm, "PING flood");
+    return;
+  }
+  notify_output();
+}
+
+// ---- timers and shutdown
+// -------------------------------------------------------------------------
+
+void session::tick(std::uint64_t now) {
+  now_ = std::max(now_, now);
+  if (failed_ || aborted_) return;
+  // RFC 9113 §6.5.3: "If the sender of a SETTINGS frame does not receive an acknowledgment
+  // within a reasonable amount of time, it MAY issue a connection error of type
+  // SETTINGS_TIMEOUT."
+  if (started_ && !settings_acked_ && phase_ == input_phase::frames &&
+      now_ >= settings_sent_at_ + cfg_.settings_timeout_ms) {
+    connection_error(errc::settings_timeout, "SETTINGS not acknowledged");
+    return;
+  }
+  if (shutdown_phase_ == 1 && now_ >= shutdown_deadline_) {
+    shutdown_phase_ = 2;
+    goaway_last_id_ = last_peer_stream_;
+    queue_goaway(goaway_last_id_, errc::no_error, {});
+  }
+}
+
+void session::begin_shutdown(std::uint64_t now) {
+  now_ = std::max(now_, now);
+  if (shutdown_phase_ != 0 || failed_ || aborted_) return;
+  if (!started_) queue_preface();
+  // RFC 9113 §6.8: "A server that is attempting to gracefully shut down a connection SHOULD
+  // send an initial GOAWAY frame with the last stream identifier set to 2^31-1 and a NO_ERROR
+  // code ... After allowing time for any in-flight stream creation (at least one round-trip
+  // time), the server MAY send another GOAWAY frame with an updated last stream identifier."
+  queue_goaway(max_stream_id, errc::no_error, {});
+  append_frame(control(), ping_frame{false, shutdown_ping});
+  shutdown_phase_ = 1;
+  shutdown_deadline_ = now_ + cfg_.shutdown_timeout_ms;
+  notify_output();
+}
+
+bool session::done() const noexcept {
+  if (aborted_) return true;
+  if (!out_.empty()) return false;
+  if (failed_) return true;
+  if (!streams_.empty()) return false;
+  return shutdown_phase_ == 2 || peer_goaway_ || peer_eof_;
+}
+
+// ---- responses ---------------------------------------------------------------------------------
+
+void session::exchange_updated(detail::exchange& base) {
+  auto& s = static_cast<stream&>(base);
+  if (s.state == stream_state::closed || failed_ || aborted_) return;
+  if (!s.started) return;
+  if (!s.headers_sent) send_headers(s);
+  if (s.state == stream_state::closed) return;
+  if (s.kind == detail::body_kind::stream) take_stream_data(s);
+  // DATA frames are made when the glue asks for output (pending_output), so the scheduler
+  // sees every stream that has something to send at that moment.
+  notify_output();
+}
+
+std::size_t session::exchange_buffered(const detail::exchange& base) const noexcept {
+  const auto& s = static_cast<const stream&>(base);
+  const std::size_t pending = s.kind == detail::body_kind::stream ? s.body_memory.size() : 0;
+  return static_cast<std::size_t>(s.segment_bytes + s.unwritten) + pending;
+}
+
+void session::send_headers(stream& s) {
+  s.headers_sent = true;
+  const bool no_body_status = http::status_has_no_body(s.status);
+  s.no_body = s.head_request || no_body_status;
+  bool has_length = true;
+  switch (s.kind) {
+    case detail::body_kind::none:
+      s.body_total = 0;
+      break;
+    case detail::body_kind::memory:
+      s.body_total = s.body_memory.size();
+      break;
+    case detail::body_kind::view:
+      s.body_total = s.body_view.size();
+      break;
+    case detail::body_kind::file:
+      s.body_total = s.file_length;
+      break;
+    case detail::body_kind::parts:
+      s.body_total = 0;
+      for (const auto& p : s.parts)
+        s.body_total += p.file_length ? p.file_length : p.text.size();
+      break;
+    case detail::body_kind::stream:
+      if (s.has_content_length) {
+        s.body_total = s.content_length;
+      } else if (s.ended) {
+        s.body_total = s.body_memory.size();
+      } else {
+        has_length = false;  // RFC 9113 §8.1: DATA frames delimit the body; END_STREAM ends it
+      }
+      break;
+  }
+  // RFC 9113 §8.3.2 / §8.2.1: :status first, lowercase names, no connection-specific fields.
+  std::string status;
+  append_number(status, static_cast<std::uint64_t>(s.status));
+  std::string length;
+  if (has_length && !no_body_status) append_number(length, s.body_total);
+  std::vector<std::string> names;
+  names.reserve(s.fields.size());
+  std::vector<hpack::header_field> list;
+  list.reserve(s.fields.size() + 4);
+  list.push_back({":status", status});
+  for (const auto& f : s.fields) {
+    names.push_back(lowercase(f.name));
+    if (connection_specific(names.back()) || names.back() == "te") names.back().clear();
+  }
+  for (std::size_t i = 0; i < s.fields.size(); ++i)
+    if (!names[i].empty()) list.push_back({names[i], s.fields[i].value});
+  if (!length.empty()) list.push_back({"content-length", length});
+  if (!cfg_.server_header.empty()) list.push_back({"server", cfg_.server_header});
+  list.push_back({"date", date_.get(now_s_)});
+  std::vector<std::byte> block;
+  encoder_.encode(list, block);
+
+  const bool end = s.no_body || (s.kind != detail::body_kind::stream && s.body_total == 0) ||
+                   (s.kind == detail::body_kind::stream && s.ended && s.body_memory.empty() &&
+                    s.segment_bytes == 0);
+  // RFC 9113 §4.3: the block goes out as HEADERS + CONTINUATION, contiguous (one chunk).
+  out_chunk c;
+  field_block_splitter split(s.id, headers_frame{block, end, false, {}, {}}, peer_.max_frame_size);
+  while (!split.done()) {
+    field_block_frame fr = split.next();
+    c.owned += fr.prefix.view();
+    c.owned += as_text(fr.fragment);
+    c.owned += fr.padding;
+  }
+  c.len = c.owned.size();
+  if (end) {
+    s.add_ref();
+    c.ref = &s;
+    c.completes = true;
+    if (s.kind == detail::body_kind::stream) s.body_memory.clear();
+  }
+  push_chunk(std::move(c));
+  if (end) end_stream_queued(s);
+}
+
+void session::take_stream_data(stream& s) {
+  if (s.no_body) {
+    s.body_memory.clear();
+  } else if (!s.body_memory.empty()) {
+    s.segment_bytes += s.body_memory.size();
+    s.segments.push_back(std::move(s.body_memory));
+    s.body_memory = std::string();
+    if (s.has_content_length && s.body_queued + s.segment_bytes > s.content_length) {
+      // The handler wrote more than the Content-Length it set: the response is cut.
+      reset_stream(s, errc::internal_error);
+      return;
+    }
+  }
+  const std::uint64_t buffered = s.segment_bytes + s.unwritten;
+  if (buffered > cfg_.high_water) s.drain_wanted = true;
+  if (buffered > cfg_.max_buffer) {
+    reset_stream(s, errc::internal_error);  // the handler ignores back-pressure
+    return;
+  }
+  if (s.no_body && s.ended && !s.end_stream_sent) {
+    // HEAD / 204 / 304 streamed: the HEADERS went without END_STREAM; end with empty DATA.
+    emit_data(s, 0);
+  }
+}
+
+std::uint64_t session::available(const stream& s) const noexcept {
+  if (s.no_body) return 0;
+  if (s.kind == detail::body_kind::stream) return s.segment_bytes;
+  return s.body_total - s.body_queued;
+}
+
+bool session::body_finished(const stream& s) const noexcept {
+  if (s.kind == detail::body_kind::stream) return s.ended && s.segment_bytes == 0;
+  return s.body_queued == s.body_total;
+}
+
+void session::fill_data() {
+  if (failed_ || aborted_) return;
+  std::vector<send_candidate> cand;
+  std::size_t budget = cfg_.write_quantum;
+  while (budget > 0 && !failed_) {
+    cand.clear();
+    for (const auto& [id, s] : streams_) {
+      if (!s->headers_sent || s->end_stream_sent) continue;
+      const std::uint64_t avail = available(*s);
+      // An empty DATA with END_STREAM needs no window (RFC 9113 §6.9.1).
+      if ((avail > 0 && s->send_window > 0 && conn_send_window_ > 0) ||
+          (avail == 0 && body_finished(*s)))
+        cand.push_back({id, s->prio});
+    }
+    const std::uint32_t id = scheduler_.pick(cand);
+    if (id == 0) break;
+    stream& s = *find(id);
+    std::uint64_t n = std::min<std::uint64_t>(available(s), peer_.max_frame_size);
+    n = std::min<std::uint64_t>(n, static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                       0, std::min(s.send_window, conn_send_window_))));
+    n = std::min<std::uint64_t>(n, budget);
+    emit_data(s, n);
+    budget -= std::min<std::size_t>(budget, std::max<std::size_t>(static_cast<std::size_t>(n), 1));
+  }
+}
+
+void session::emit_data(stream& s, std::uint64_t n) {
+  // Take up to n bytes from the source in one piece (a memory view, or owned bytes).
+  out_chunk payload;
+  if (n > 0) {
+    s.add_ref();
+    payload.ref = &s;
+    switch (s.kind) {
+      case detail::body_kind::memory:
+        payload.ext = s.body_memory.data() + s.body_queued;
+        payload.len = static_cast<std::size_t>(n);
+        break;
+      case detail::body_kind::view:
+        payload.ext = s.body_view.data() + s.body_queued;
+        payload.len = static_cast<std::size_t>(n);
+        break;
+      case detail::body_kind::file:
+      case detail::body_kind::parts: {
+        int fd = s.file_fd;
+        std::uint64_t off = s.file_offset + s.body_queued;
+        bool from_file = true;
+        if (s.kind == detail::body_kind::parts) {
+          while (s.part_index < s.parts.size()) {
+            const auto& p = s.parts[s.part_index];
+            const std::uint64_t plen = p.file_length ? p.file_length : p.text.size();
+            if (s.part_offset < plen) break;
+            ++s.part_index;
+            s.part_offset = 0;
+          }
+          const auto& p = s.parts[s.part_index];
+          const std::uint64_t plen = p.file_length ? p.file_length : p.text.size();
+          n = std::min(n, plen - s.part_offset);
+          from_file = p.file_length > 0;
+          off = p.file_offset + s.part_offset;
+          if (!from_file)
+            payload.owned.assign(p.text, static_cast<std::size_t>(s.part_offset),
+                                 static_cast<std::size_t>(n));
+        }
+        if (from_file) {
+          payload.owned.resize(static_cast<std::size_t>(n));
+          std::size_t got = 0;
+          while (reader_ && got < n) {
+            const std::size_t r =
+                reader_->read(fd, off + got, std::span(payload.owned).subspan(got));
+            if (r == 0) break;
+            got += r;
+          }
+          if (got < n) {
+            release_chunk(payload);
+            reset_stream(s, errc::internal_error);
+            return;
+          }
+        }
+        s.part_offset += n;
+        payload.len = payload.owned.size();
+        break;
+      }
+      case detail::body_kind::stream: {
+        std::string& front = s.segments.front();
+        n = std::min<std::uint64_t>(n, front.size() - s.segment_offset);
+        const auto k = static_cast<std::size_t>(n);
+        if (s.segment_offset == 0 && k == front.size()) {
+          payload.owned = std::move(front);  // the whole segment: no copy
+          s.segments.pop_front();
+        } else {
+          payload.owned.assign(front, s.segment_offset, k);
+          s.segment_offset += k;
+          if (s.segment_offset == front.size()) {
+            s.segments.pop_front();
+            s.segment_offset = 0;
+          }
+        }
+        s.segment_bytes -= n;
+        payload.len = payload.owned.size();
+        break;
+      }
+      case detail::body_kind::none:
+        break;
+    }
+    payload.body = n;
+  }
+  s.body_queued += n;
+  s.unwritten += n;
+  s.send_window -= static_cast<std::int64_t>(n);
+  conn_send_window_ -= static_cast<std::int64_t>(n);
+  const bool end = body_finished(s);
+  // RFC 9113 §6.1: the DATA frame header; the payload follows by reference or owned.
+  const frame_header h{static_cast<std::uint32_t>(n), frame_type::data,
+                       end ? flags::end_stream : std::uint8_t{0}, s.id};
+  control() += encode_frame_header(h).view();
+  if (n > 0) {
+    if (end) payload.completes = true;
+    push_chunk(std::move(payload));
+  } else if (end) {
+    s.add_ref();
+    out_.back().ref = &s;  // control() made sure the back chunk is appendable and unreferenced
+    out_.back().completes = true;
+  }
+  if (end) end_stream_queued(s);
+}
+
+void session::end_stream_queued(stream& s) {
+  s.end_stream_sent = true;
+  if (s.state == stream_state::open) {
+    // RFC 9113 §8.1: "A server can send a complete response prior to the client sending an
+    // entire request ... the server MAY request that the client abort transmission of a request
+    // without error by sending a RST_STREAM with an error code of NO_ERROR".
+    append_frame(control(), s.id, rst_stream_frame{errc::no_error});
+    remember_reset(s.id);
+  }
+  close_stream(s);
+}
+
+// ---- output queue
+// --------------------------------------------------------------------------------
+
+std::string& session::control() {
+  // Appends go to the last chunk when it is an owned, unreferenced chunk not handed out yet.
+  if (out_.empty() || out_.size() <= handed_out_ || out_.back().ext || out_.back().ref ||
+      out_.back().owned.size() > 16 * 1024) {
+    out_.emplace_back();
+  }
+  out_chunk& c = out_.back();
+  // len is synchronised in pending_output (owned chunks use owned.size()).
+  return c.owned;
+}
+
+void session::push_chunk(out_chunk c) {
+  out_bytes_ += c.ext ? c.len : c.owned.size();
+  out_.push_back(std::move(c));
+}
+
+void session::notify_output() {
+  // Owned chunk lengths follow their strings; recount what control() appended.
+  std::size_t total = 0;
+  for (const auto& c : out_)
+    total += (c.ext ? c.len : c.owned.size()) - c.sent;
+  out_bytes_ = total;
+  if (has_output()) events_.on_output_ready();
+}
+
+bool session::has_output() const noexcept {
+  if (!out_.empty()) return true;
+  if (failed_ || aborted_) return false;
+  for (const auto& [id, s] : streams_) {
+    if (!s->headers_sent || s->end_stream_sent) continue;
+    const std::uint64_t avail = available(*s);
+    if ((avail > 0 && s->send_window > 0 && conn_send_window_ > 0) ||
+        (avail == 0 && body_finished(*s)))
+      return true;
+  }
+  return false;
+}
+
+void session::release_chunk(out_chunk& c) noexcept {
+  if (c.ref) {
+    c.ref->unwritten -= std::min(c.ref->unwritten, c.body);
+    c.ref->release();
+    c.ref = nullptr;
+  }
+}
+
+std::size_t session::pending_output(std::span<iovec> iov) {
+  if (aborted_) return 0;
+  fill_data();
+  std::size_t n = 0;
+  for (auto& c : out_) {
+    if (n == iov.size()) break;
+    const std::size_t len = c.ext ? c.len : c.owned.size();
+    if (len == c.sent) continue;
+    const char* base = c.ext ? c.ext : c.owned.data();
+    iov[n].iov_base = const_cast<char*>(base + c.sent);
+    iov[n].iov_len = len - c.sent;
+    ++n;
+  }
+  handed_out_ = out_.size();
+  return n;
+}
+
+void session::commit_output(std::size_t n) {
+  handed_out_ = 0;
+  while (!out_.empty()) {
+    out_chunk& c = out_.front();
+    const std::size_t len = c.ext ? c.len : c.owned.size();
+    const std::size_t take = std::min(n, len - c.sent);
+    c.sent += take;
+    n -= take;
+    if (c.sent < len) break;
+    pending_acks_ -= std::min<std::size_t>(pending_acks_, c.acks);
+    out_chunk done = std::move(c);
+    out_.pop_front();
+    if (stream* s = done.ref) {
+      s->unwritten -= std::min(s->unwritten, done.body);
+      done.body = 0;
+      if (done.completes) {
+        events_.on_response_done(*s, s->body_queued);
+      } else if (s->drain_wanted && s->owner() &&
+                 s->segment_bytes + s->unwritten <= cfg_.high_water / 2) {
+        // Back-pressure released: tell the streaming handler (it may write more now).
+        s->drain_wanted = false;
+        if (s->on_drain) {
+          auto fn = s->on_drain;
+          fn();
+        }
+      }
+    }
+    release_chunk(done);
+  }
+  std::size_t total = 0;
+  for (const auto& c : out_)
+    total += (c.ext ? c.len : c.owned.size()) - c.sent;
+  out_bytes_ = total;
+}
+
+}  // namespace portico::http2

@@ -1,0 +1,71 @@
+// One HTTP/2 stream on the server side (RFC 9113 §5.1): its state, flow-control windows, the
+// request being received and the response being sent. A stream is the protocol-neutral
+// exchange (src/http/exchange.hpp) the handler sees, so handlers serve HTTP/2 unchanged.
+// Internal to the session (session.cpp); the header is separate so tests can name the states.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "http/exchange.hpp"
+#include "http2/scheduler.hpp"
+
+namespace portico::http2 {
+
+/// RFC 9113 §5.1 states a server stream goes through (no push: reserved states never occur).
+enum class stream_state : std::uint8_t {
+  idle,
+  open,                ///< HEADERS received without END_STREAM
+  half_closed_remote,  ///< the client sent END_STREAM; we may still send
+  half_closed_local,   ///< we sent END_STREAM; the client is still sending
+  closed,
+};
+
+class stream final : public detail::exchange {
+ public:
+  explicit stream(std::uint32_t stream_id) noexcept : id(stream_id) {}
+
+  std::uint32_t id;
+  stream_state state = stream_state::idle;
+
+  // ---- request ----------------------------------------------------------------------------
+  struct field_ref {
+    std::uint32_t name_off, name_len, value_off, value_len;
+  };
+  std::string field_bytes;                // names and values of the request's fields
+  std::vector<field_ref> field_refs;      // regular fields, in order
+  std::vector<header_view> header_views;  // built from field_refs once the head is complete
+  std::uint32_t method_off = 0, method_len = 0, path_off = 0, path_len = 0;
+  bool has_content_length = false;
+  std::uint64_t request_content_length = 0;
+  std::uint64_t body_received = 0;  // DATA payload bytes (padding excluded)
+  bool head_complete = false;       // the request's field section was accepted
+  bool dispatched = false;          // on_request was called (or the session answered itself)
+  bool answered_by_session = false;
+
+  // ---- flow control (RFC 9113 §5.2, §6.9) -------------------------------------------------
+  std::int64_t send_window = 0;          // what we may still send (may go negative, §6.9.2)
+  std::int64_t recv_window = 0;          // what the peer may still send
+  std::uint32_t recv_target = 0;         // the window size we keep granting (auto-tuned)
+  std::uint32_t recv_unacked = 0;        // consumed bytes not yet returned by WINDOW_UPDATE
+  std::uint64_t last_window_update = 0;  // `now` of the last stream WINDOW_UPDATE we sent
+
+  // ---- response ---------------------------------------------------------------------------
+  priority prio;
+  bool headers_sent = false;
+  bool end_stream_sent = false;   // the frame with END_STREAM (or RST_STREAM) was queued
+  bool no_body = false;           // HEAD, 1xx/204/304
+  std::uint64_t body_total = 0;   // known body length (not for streams without Content-Length)
+  std::uint64_t body_queued = 0;  // body bytes turned into DATA frames
+  // memory/view/file: offset in the source; parts: part index and offset in it
+  std::size_t part_index = 0;
+  std::uint64_t part_offset = 0;
+  std::deque<std::string> segments;  // kind == stream: bytes taken from body_memory
+  std::size_t segment_offset = 0;
+  std::uint64_t segment_bytes = 0;  // bytes in `segments` not yet queued
+  std::uint64_t unwritten = 0;      // body bytes queued as DATA, not yet written
+};
+
+}  // namespace portico::http2
