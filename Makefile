@@ -1,5 +1,7 @@
 # Portico: the two commands a new user runs.
 #   make run    install what is missing, build (Release), serve the demo on http://127.0.0.1:8080
+#               and https://127.0.0.1:8443 (a self-signed development certificate is made under
+#               build/dev-cert/ on first use: scripts/dev-cert.sh)
 #   make test   install what is missing, build with ASan+UBSan, run every test and the fuzzers
 # Other targets: build, asan, fuzz, bench, format, clean.
 
@@ -18,8 +20,13 @@ build: setup
 	@cmake $(CMAKE_COMMON) -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@ninja -C $(BUILD_RELEASE) -j $(JOBS)
 
+DEV_CERT := build/dev-cert
+
 run: build
-	$(BUILD_RELEASE)/apps/portico/portico serve --listen 127.0.0.1:8080 --metrics /metrics --status /status --access-log
+	@scripts/dev-cert.sh $(DEV_CERT) >/dev/null
+	$(BUILD_RELEASE)/apps/portico/portico serve --listen 127.0.0.1:8080 \
+	  --tls-cert $(DEV_CERT)/cert.pem --tls-key $(DEV_CERT)/key.pem --listen-tls 127.0.0.1:8443 \
+	  --metrics /metrics --status /status --access-log
 
 asan: setup
 	@cmake $(CMAKE_COMMON) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTICO_SANITIZE=ON >/dev/null

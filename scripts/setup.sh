@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(
   build-essential g++ cmake ninja-build ccache pkg-config
   clang libclang-rt-14-dev            # libFuzzer + sanitizer runtimes for tests/fuzz
-  libssl-dev zlib1g-dev
+  libssl-dev zlib1g-dev openssl      # openssl CLI: scripts/dev-cert.sh, tests/interop/test_tls.py
   libgtest-dev libgmock-dev libbenchmark-dev
   curl nghttp2-client python3 python3-h2 python3-hyperframe
   iproute2 procps psmisc nftables   # nftables: tcpstat tests drop SYN-ACKs in a namespace

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/log.hpp"
 
@@ -16,7 +17,8 @@ namespace portico::cli {
 const char* const usage_text = R"(Usage: portico <command> [options]
 
 Commands:
-  serve [DIR]      Serve the files under DIR over HTTP/1.1 (default: the bundled demo site)
+  serve [DIR]      Serve the files under DIR over HTTP/1.1, and over HTTPS with --tls-cert
+                   (default: the bundled demo site)
   portcheck PORT   Can a server listen on PORT? If not, who holds it (portcheck --help)
   tcpstat          TCP states per port, queues, kernel counters, findings (tcpstat --help)
   help             Show this text
@@ -30,6 +32,16 @@ Options of serve (defaults in brackets):
                               socket; 0 = one per CPU core [0]
   --backlog N                 listen(2) backlog, capped by net.core.somaxconn [4096]
   --max-connections N         Open connections per worker; 0 = unlimited [0]
+ HTTPS (HTTP/1.1 over TLS 1.2 and 1.3 with session resumption; ALPN offers http/1.1 only
+ until HTTP/2 is served, and a client offering only h2 gets HTTP/1.1 without ALPN; docs/tls.md)
+  --tls-cert FILE --tls-key FILE
+                              PEM certificate chain (leaf first) and its private key; repeat
+                              the pair for more certificates: the first is the default, the
+                              others are chosen by SNI from their names [none]
+  --listen-tls ADDR:PORT      Address for HTTPS; repeat for several [127.0.0.1:8443 when a
+                              certificate is given, else none]
+  --tls-handshake-timeout S   From the accepted connection to the end of the TLS handshake;
+                              then close [10]
  TCP (kernel) options for accepted connections
   --tcp-keepalive IDLE,INTERVAL,COUNT
                               Enable TCP keepalive probes (dead-peer detection): first probe
@@ -74,7 +86,8 @@ Options of serve (defaults in brackets):
 
 Signals: SIGINT and SIGTERM drain gracefully (stop accepting, finish requests in flight,
 close idle connections) and exit 0. SIGPIPE is ignored.
-Exit status: 0 after a drain, 1 on a start-up error, 2 on a usage error.
+Exit status: 0 after a drain, 1 on a start-up error, 2 on a usage error or an unusable TLS
+certificate or key ("portico: TLS: ..." names the file).
 )";
 
 void usage_error(const std::string& msg) {
@@ -109,6 +122,7 @@ serve_config parse_serve_args(int argc, char** argv) {
   auto& dir = cfg.dir;
   auto& metrics_path = cfg.metrics_path;
   bool listen_given = false;
+  std::vector<std::string> tls_certs, tls_keys;
   for (int i = 0; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&]() -> const char* {
@@ -119,6 +133,14 @@ serve_config parse_serve_args(int argc, char** argv) {
       if (!listen_given) o.listen.clear();
       listen_given = true;
       o.listen.emplace_back(value());
+    } else if (a == "--listen-tls") {
+      o.listen_tls.emplace_back(value());
+    } else if (a == "--tls-cert") {
+      tls_certs.emplace_back(value());
+    } else if (a == "--tls-key") {
+      tls_keys.emplace_back(value());
+    } else if (a == "--tls-handshake-timeout") {
+      o.tls_handshake_timeout_ms = parse_seconds_ms(a, value());
     } else if (a == "--threads") {
       o.threads = static_cast<unsigned>(parse_uint(a, value()));
     } else if (a == "--backlog") {
@@ -212,6 +234,17 @@ serve_config parse_serve_args(int argc, char** argv) {
       usage_error("more than one directory given: " + std::string(a));
     }
   }
+  // Certificates come in pairs, the Nth --tls-key belonging to the Nth --tls-cert.
+  if (tls_certs.size() != tls_keys.size())
+    usage_error("--tls-cert and --tls-key come in pairs (" + std::to_string(tls_certs.size()) +
+                " certificate(s), " + std::to_string(tls_keys.size()) + " key(s))");
+  for (std::size_t i = 0; i < tls_certs.size(); ++i) {
+    o.tls_certificates.push_back({tls_certs[i], tls_keys[i]});
+  }
+  if (!o.tls_certificates.empty() && o.listen_tls.empty())
+    o.listen_tls.emplace_back("127.0.0.1:8443");
+  if (o.tls_certificates.empty() && !o.listen_tls.empty())
+    usage_error("--listen-tls needs a certificate: --tls-cert FILE --tls-key FILE");
   return cfg;
 }
 

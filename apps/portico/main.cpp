@@ -26,12 +26,16 @@ int serve(int argc, char** argv) {
   try {
     portico::server srv(cfg.options);
     if (!cfg.metrics_path.empty()) srv.metrics(cfg.metrics_path);
-  if (!cfg.status_path.empty()) srv.status_page(cfg.status_path);
+    if (!cfg.status_path.empty()) srv.status_page(cfg.status_path);
     srv.static_files("/", cfg.dir, cfg.files);
     LOG_INFO("serving %s", cfg.dir.c_str());
     return srv.run();
   } catch (const std::invalid_argument& e) {
     portico::cli::usage_error(e.what());
+  } catch (const portico::tls_config_error& e) {
+    // A certificate or key that cannot be used is a configuration error like a bad flag.
+    std::fprintf(stderr, "portico: TLS: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "portico: %s\n", e.what());
     return 1;

@@ -18,10 +18,22 @@ struct tcp_keepalive_options {
   int count = 6;         ///< TCP_KEEPCNT
 };
 
+/// One TLS certificate with its private key (PEM files; docs/tls.md).
+struct tls_certificate {
+  /// The leaf certificate first, then the intermediates (the root may be left out).
+  std::string cert_path;
+  /// The leaf's private key (PKCS#8 or traditional RSA/EC PEM), not passphrase-protected.
+  std::string key_path;
+};
+
 struct server_options {
   // --- listening -------------------------------------------------------------------------
-  /// Addresses to listen on: "127.0.0.1:8080", "[::1]:8080", ":8080" (all IPv4).
+  /// Addresses to listen on for cleartext HTTP: "127.0.0.1:8080", "[::1]:8080", ":8080" (all
+  /// IPv4). May be empty when listen_tls is not.
   std::vector<std::string> listen{"127.0.0.1:8080"};
+  /// Addresses to listen on for HTTPS (HTTP/1.1 over TLS), same syntax. Default: none. Needs
+  /// at least one entry in tls_certificates.
+  std::vector<std::string> listen_tls{};
   /// Worker threads, each with its own event loop and SO_REUSEPORT socket per address.
   /// 0: one per CPU core.
   unsigned threads = 0;
@@ -54,6 +66,20 @@ struct server_options {
   unsigned write_timeout_ms = 30000;   ///< longest wait for the peer to take response bytes
   unsigned linger_timeout_ms = 2000;   ///< reading after our FIN before closing (lingering close)
   unsigned shutdown_timeout_ms = 10000;///< SIGTERM drain: after this, connections are cut
+
+  // --- TLS (listen_tls; docs/tls.md) -------------------------------------------------------
+  /// Certificates for the TLS listeners. The first is the default (clients without SNI, or
+  /// with a name no certificate covers); SNI picks another whose names match. Loaded once by
+  /// the server constructor, which throws portico::tls_config_error naming the file when one
+  /// cannot be used. Expired certificates are loaded with a warning in the log.
+  std::vector<tls_certificate> tls_certificates{};
+  /// ALPN protocols offered, in server preference order (RFC 7301). Only HTTP/1.1 is served
+  /// for now, so only "http/1.1" is accepted here ("h2" comes with HTTP/2). A client offering
+  /// none of them (say only "h2") still gets a connection, without ALPN, and speaks HTTP/1.1.
+  std::vector<std::string> tls_alpn{"http/1.1"};
+  /// From the accepted connection to the end of the TLS handshake, not extended by progress:
+  /// then the connection is closed.
+  unsigned tls_handshake_timeout_ms = 10000;
 
   // --- responses ----------------------------------------------------------------------------
   /// Streaming responses: write() returns false above this many buffered bytes (back-pressure).

@@ -10,8 +10,10 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "portico/http.hpp"
@@ -40,12 +42,27 @@ struct server_stats {
   std::uint64_t resets_sent = 0;           ///< abortive closes (RST) by the server
   std::uint64_t timeouts_header = 0, timeouts_body = 0, timeouts_idle = 0, timeouts_write = 0;
   std::uint64_t protocol_errors = 0;       ///< requests refused with 4xx/5xx by the parser
+  std::uint64_t timeouts_handshake = 0;    ///< TLS handshakes not finished in time
+  std::uint64_t tls_handshakes = 0;        ///< TLS handshakes completed (resumed ones included)
+  std::uint64_t tls_resumed = 0;           ///< of which resumed (session ID, ticket, PSK)
+  /// TLS handshakes that failed: no common version, cipher or group, a malformed ClientHello,
+  /// a fatal alert from the client (it refused our certificate), plain HTTP sent to a TLS port.
+  /// Not counted: a peer that closes without a word (or times out: timeouts_handshake).
+  std::uint64_t tls_handshake_failures = 0;
+  /// TLS connections that failed after the handshake: a bad or malformed record, a fatal alert
+  /// from the peer, a peer provoking answers it never reads. Closing without close_notify is
+  /// not an error (most HTTP clients do it).
+  std::uint64_t tls_errors = 0;
   /// Open connections by what they do now; they add up to connections_open (a reader running
   /// while workers change them may see the sum off by the connections changing at that moment).
   std::uint64_t connections_reading = 0;  ///< part of a request head or body received
   std::uint64_t connections_writing = 0;  ///< a request is being handled or answered
   std::uint64_t connections_idle = 0;     ///< keep-alive: waiting for the next request
   std::uint64_t connections_closing = 0;  ///< our FIN sent, waiting for the peer to close
+  /// The part of the four above that came through a TLS listener (HTTP/1.1 over TLS; a
+  /// connection still in its TLS handshake counts as reading).
+  std::uint64_t tls_connections_reading = 0, tls_connections_writing = 0, tls_connections_idle = 0,
+                tls_connections_closing = 0;
   /// Request latency histogram (see latency_bounds_us), not cumulative: latency_counts[i]
   /// counts the responses with latency in (bound[i-1], bound[i]]; the last element counts those
   /// above the last bound. Only requests dispatched to a handler whose response went out in
@@ -64,9 +81,26 @@ struct static_options {
   std::string mime_types_file = "/etc/mime.types";  ///< extra types (built-in table first)
 };
 
+/// A TLS certificate, key or setting that cannot be used, thrown by the server constructor.
+/// what() names the file and gives OpenSSL's reason, e.g.
+///   key file "/etc/portico/a.key": does not match the certificate in "/etc/portico/a.pem"
+///   (OpenSSL: key values mismatch)
+class tls_config_error : public std::runtime_error {
+ public:
+  tls_config_error(const std::string& message, std::string file)
+      : std::runtime_error(message), file_(std::move(file)) {}
+  /// The file the error is about; empty for a setting that is not a file.
+  const std::string& file() const noexcept { return file_; }
+
+ private:
+  std::string file_;
+};
+
 class server {
  public:
-  /// Validates the options (throws std::invalid_argument with the reason when one is bad).
+  /// Validates the options (throws std::invalid_argument with the reason when one is bad) and
+  /// loads the TLS certificates when there are any (throws tls_config_error when one cannot be
+  /// used; warnings such as an expired certificate are logged).
   explicit server(server_options opts = {});
   ~server();
   server(const server&) = delete;
@@ -109,8 +143,10 @@ class server {
   /// Asks run() to drain and return. Thread-safe; also safe from a handler.
   void stop() noexcept;
 
-  /// The bound addresses ("127.0.0.1:8080"), useful with port 0. After start().
+  /// The bound cleartext addresses ("127.0.0.1:8080"), useful with port 0. After start().
   std::vector<std::string> local_addresses() const;
+  /// The bound TLS addresses (listen_tls), useful with port 0. After start().
+  std::vector<std::string> local_tls_addresses() const;
   server_stats stats() const noexcept;
   const server_options& options() const noexcept;
 

@@ -12,6 +12,7 @@
 #include "net/socket.hpp"
 #include "server/access_log.hpp"
 #include "server/worker.hpp"
+#include "tls/session.hpp"
 
 namespace portico::engine {
 
@@ -28,13 +29,27 @@ std::uint64_t monotonic_ns() noexcept {
 }
 }  // namespace
 
-connection::connection(worker& w, unique_fd fd, const char* remote_ip)
+struct connection::tls_transport {
+  explicit tls_transport(const tls::server_context& ctx) : session(ctx) {}
+  tls::session session;
+  std::uint64_t handshake_deadline_ms = 0;  // absolute: progress does not extend it
+  bool established = false;                 // the handshake completed (and was counted)
+  bool peer_eof = false;                    // the socket read EOF (the peer's FIN)
+  bool closing = false;  // our close_notify is queued: flush it, then the lingering close
+};
+
+connection::connection(worker& w, unique_fd fd, const char* remote_ip,
+                       const tls::server_context* tls)
     : w_(w),
       fd_(std::move(fd)),
       session_(w.config().session, *this, w.buffers(), w.exchanges(), w.date(),
                init_ip(remote_ip)) {
   timer_.owner = this;
   timer_.fire = &connection::timer_fired;
+  if (tls) {
+    tls_ = std::make_unique<tls_transport>(*tls);
+    tls_->handshake_deadline_ms = w.loop().now_ms() + w.config().options.tls_handshake_timeout_ms;
+  }
 }
 
 std::string_view connection::init_ip(const char* ip) noexcept {
@@ -63,13 +78,22 @@ void connection::on_events(std::uint32_t events) {
   }
   if (events & EPOLLOUT) {
     write_blocked_ = false;
-    if (session_.has_output()) w_.loop().at_turn_end(this);
+    if (output_pending()) w_.loop().at_turn_end(this);
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) do_read();
   if (state_ == state::open) after_io();
 }
 
+bool connection::output_pending() const noexcept {
+  if (tls_) return tls_->session.has_output() || session_.has_output();
+  return session_.has_output();
+}
+
 void connection::do_read() {
+  if (tls_) {
+    tls_read();
+    return;
+  }
   session_.set_time(std::time(nullptr));
   read_pending_ = false;
   while (state_ == state::open) {
@@ -117,6 +141,10 @@ void connection::on_turn_end() {
 }
 
 void connection::flush() {
+  if (tls_) {
+    tls_flush();
+    return;
+  }
   if (write_blocked_) return;
   iovec iov[max_iov];
   while (state_ == state::open) {
@@ -161,12 +189,17 @@ void connection::flush() {
 
 void connection::after_io() {
   if (state_ != state::open) return;
+  if (tls_ && !tls_after_io()) return;
   if (session_.done() && !session_.has_output()) {
     close_graceful();
     return;
   }
   auto phase = session_.current_phase();
-  if (phase == http1::session::phase::idle) session_.release_idle_buffer();
+  if (phase == http1::session::phase::idle) {
+    session_.release_idle_buffer();
+    // An idle TLS connection keeps only OpenSSL's connection state (docs/tls.md).
+    if (tls_) tls_->session.release_idle_buffers();
+  }
   update_timer();
   // Every change of phase is followed by after_io() (reads, writes, timers, handlers answering
   // through a turn-end flush), so the gauges follow the phase; a change costs two relaxed
@@ -179,9 +212,9 @@ void connection::after_io() {
 
 void connection::set_activity(std::uint8_t a) noexcept {
   if (a == activity_ || (state_ == state::closed && a != no_activity)) return;
-  auto& st = w_.stats();
-  if (activity_ != no_activity) worker_stats::sub(st.activity[activity_]);
-  if (a != no_activity) worker_stats::add(st.activity[a]);
+  auto& gauges = w_.stats().activity[tls_ ? 1 : 0];
+  if (activity_ != no_activity) worker_stats::sub(gauges[activity_]);
+  if (a != no_activity) worker_stats::add(gauges[a]);
   activity_ = a;
 }
 
@@ -192,7 +225,7 @@ void connection::arm(timer_kind k, unsigned ms) {
 
 void connection::update_timer() {
   const auto& o = w_.config().options;
-  if (write_blocked_ && session_.has_output()) {
+  if (write_blocked_ && output_pending()) {
     if (timer_kind_ != timer_kind::write) arm(timer_kind::write, o.write_timeout_ms);
     return;
   }
@@ -226,6 +259,12 @@ void connection::on_timer() {
   switch (k) {
     case timer_kind::idle:
       worker_stats::add(st.timeouts_idle);
+      if (tls_) tls_close_quick();
+      close_now(false);
+      return;
+    case timer_kind::handshake:
+      // The client did not finish the TLS handshake in time: nothing to answer.
+      worker_stats::add(st.timeouts_handshake);
       close_now(false);
       return;
     case timer_kind::header:
@@ -369,6 +408,329 @@ void connection::close_now(bool reset) {
     fd_.reset();
   }
   w_.connection_closed(this);
+}
+
+// ---- TLS ---------------------------------------------------------------------------------------
+// The transport turn of docs/tls.md: recv into the TLS session, decrypt into the http1 session,
+// encrypt the http1 output, write the ciphertext. No protocol logic here beyond that glue.
+
+void connection::tls_read() {
+  session_.set_time(std::time(nullptr));
+  read_pending_ = false;
+  tls::session& t = tls_->session;
+  while (state_ == state::open) {
+    if (!tls_pull() || tls_->peer_eof) break;
+    // The TLS session wants more ciphertext.
+    std::span<std::byte> space = t.input_space();
+    if (space.empty()) {
+      // Only when its buffer is full: read() drains it once the http1 session takes more.
+      read_pending_ = true;
+      break;
+    }
+    ssize_t n = ::read(fd_.get(), space.data(), space.size());
+    if (n > 0) {
+      worker_stats::add(w_.stats().bytes_in, static_cast<std::uint64_t>(n));
+      t.input_committed(static_cast<std::size_t>(n));
+      if (static_cast<std::size_t>(n) < space.size()) {
+        tls_pull();  // drained the socket: decrypt what came, then wait for EPOLLIN
+        break;
+      }
+      continue;
+    }
+    if (n == 0) {
+      tls_->peer_eof = true;
+      // During the handshake there is nothing to answer: the session fails (unexpected_eof)
+      // and the connection closes. Afterwards an EOF without close_notify is the end of the
+      // requests (most HTTP clients end so): the records already received are still read
+      // and answered, then tls_pull() ends the http1 input.
+      if (!t.handshake_complete()) t.input_eof();
+      tls_pull();
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) break;
+    if (errno == ECONNRESET || errno == EPIPE || errno == ETIMEDOUT) {
+      peer_reset();
+      return;
+    }
+    LOG_DEBUG("read: %s", std::strerror(errno));
+    close_now(false);
+    return;
+  }
+  // A handshake flight, session tickets or an alert may be waiting.
+  if (state_ == state::open && t.has_output() && !write_blocked_) w_.loop().at_turn_end(this);
+}
+
+// Decrypts into the http1 session's input buffer (no copy) while it wants input. True when the
+// TLS session needs more ciphertext; false when reading must stop (back-pressure, close, error).
+bool connection::tls_pull() {
+  tls::session& t = tls_->session;
+  if (!tls_->established) {
+    // The handshake advances as ciphertext arrives (input_committed()); read() with no buffer
+    // reports how it stands without taking an http1 input buffer from the pool.
+    tls::io_result r = t.read({});
+    if (r.st == tls::status::error) {
+      tls_failed();
+      return false;
+    }
+    if (!t.handshake_complete()) return true;
+    tls_->established = true;
+    auto& st = w_.stats();
+    worker_stats::add(st.tls_handshakes);
+    if (t.resumed()) worker_stats::add(st.tls_resumed);
+    // The ALPN list holds only protocols this connection speaks (HTTP/1.1 for now); none
+    // selected (no ALPN, or alpn_mismatch::continue_without) also means HTTP/1.1.
+    LOG_DEBUG("tls: %s %s%s, sni \"%.*s\", alpn \"%.*s\"", std::string(t.version()).c_str(),
+              std::string(t.cipher()).c_str(), t.resumed() ? " (resumed)" : "",
+              static_cast<int>(t.server_name().size()), t.server_name().data(),
+              static_cast<int>(t.alpn().size()), t.alpn().data());
+  }
+  while (state_ == state::open) {
+    // Nothing to decrypt (OpenSSL keeps at most a partial record when our buffer is empty):
+    // do not take an http1 input buffer from the pool for nothing.
+    if (t.buffered_input() == 0 && !t.has_buffered_plaintext() && !tls_->peer_eof) return true;
+    if (!session_.wants_input()) {
+      read_pending_ = true;  // resume from on_turn_end() once the pipeline has room
+      return false;
+    }
+    std::span<char> space = session_.input_space();
+    if (space.empty()) {
+      read_pending_ = true;
+      return false;
+    }
+    tls::io_result r = t.read(std::as_writable_bytes(space));
+    switch (r.st) {
+      case tls::status::ok:
+        if (session_.current_phase() == http1::session::phase::reading_body) body_progress_ = true;
+        session_.input_committed(r.bytes);
+        continue;
+      case tls::status::want_more:
+        if (tls_->peer_eof) {
+          session_.input_eof();  // the peer's FIN without close_notify: the end of its requests
+          return false;
+        }
+        return true;
+      case tls::status::closed:
+        session_.input_eof();  // close_notify (RFC 8446 §6.1): we may still answer (half-close)
+        return false;
+      case tls::status::error:
+        tls_failed();
+        return false;
+    }
+  }
+  return false;
+}
+
+void connection::tls_failed() {
+  tls::session& t = tls_->session;
+  const std::error_code ec = t.error();
+  if (ec == tls::errc::unexpected_eof) {
+    // The peer closed during the handshake without a word: nothing to say, nothing to count.
+    close_now(false);
+    return;
+  }
+  if (ec == tls::errc::plain_http) {
+    tls_plain_http();
+    return;
+  }
+  auto& st = w_.stats();
+  const bool handshake = !t.handshake_complete();
+  worker_stats::add(handshake ? st.tls_handshake_failures : st.tls_errors);
+  LOG_DEBUG("tls %s from %s: %s: %s", handshake ? "handshake failed" : "error", remote_ip_,
+            ec.message().c_str(), t.error_detail().c_str());
+  // No more responses; the alert for the peer (if any) is in pending_output(): tls_after_io()
+  // has it flushed, then closes gracefully.
+  session_.abort_all();
+}
+
+void connection::tls_plain_http() {
+  // As nginx does: a plain-text answer the client can read, instead of a TLS alert it cannot.
+  static constexpr char answer[] =
+      "HTTP/1.1 400 Bad Request\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\n"
+      "Content-Length: 74\r\n"
+      "Connection: close\r\n"
+      "\r\n"
+      "400 Bad Request: plain HTTP was sent to an HTTPS port; use https:// here.\n";
+  static_assert(
+      sizeof "400 Bad Request: plain HTTP was sent to an HTTPS port; use https:// here.\n" ==
+      74 + 1);
+  auto& st = w_.stats();
+  worker_stats::add(st.tls_handshake_failures);
+  session_.abort_all();
+  // One write on a fresh socket: it fits in the send buffer (if not, the client loses a
+  // courtesy answer, nothing else).
+  ssize_t n = ::send(fd_.get(), answer, sizeof answer - 1, MSG_NOSIGNAL);
+  if (n > 0) worker_stats::add(st.bytes_out, static_cast<std::uint64_t>(n));
+  if (n == static_cast<ssize_t>(sizeof answer - 1)) worker_stats::add(st.status_class[4]);
+  LOG_DEBUG("tls: plain HTTP from %s: answered 400", remote_ip_);
+  // Half-close and read what the client still sends, so that our answer is not destroyed by an
+  // RST for unread request bytes.
+  close_graceful();
+}
+
+// Returns true when the cleartext logic of after_io() applies (HTTP/1.1 over an established
+// session); false when the TLS state decided (handshake, failure, close_notify under way).
+bool connection::tls_after_io() {
+  tls::session& t = tls_->session;
+  if (!t.failed() && !tls_->closing) {
+    if (!t.handshake_complete()) {
+      // Absolute from the accept: a client dribbling its ClientHello gains nothing.
+      if (timer_kind_ != timer_kind::handshake) {
+        timer_kind_ = timer_kind::handshake;
+        w_.loop().timers().arm(timer_, tls_->handshake_deadline_ms);
+      }
+      set_activity(static_cast<std::uint8_t>(conn_activity::reading));
+      // Drain (or the peer's EOF) before the handshake finished: nothing to say.
+      if (!session_.done()) return false;
+      t.close();  // before the handshake: sends nothing
+      close_graceful();
+      return false;
+    }
+    if (!session_.done() || session_.has_output()) return true;
+    // The last response is out (or the drain began): close_notify, then the lingering close.
+    t.close();
+    tls_->closing = true;
+  }
+  if (!t.has_output()) {
+    close_graceful();
+    return false;
+  }
+  // The alert or close_notify still has to go out.
+  if (write_blocked_) {
+    if (timer_kind_ != timer_kind::write)
+      arm(timer_kind::write, w_.config().options.write_timeout_ms);
+  } else {
+    w_.loop().at_turn_end(this);
+  }
+  set_activity(static_cast<std::uint8_t>(conn_activity::closing));
+  return false;
+}
+
+void connection::tls_flush() {
+  tls::session& t = tls_->session;
+  while (state_ == state::open && !write_blocked_) {
+    if (!t.failed() && !tls_->closing) tls_fill();
+    if (state_ != state::open) return;
+    std::span<const std::byte> out = t.pending_output();
+    if (out.empty()) return;
+    ssize_t written = ::write(fd_.get(), out.data(), out.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        write_blocked_ = true;
+        return;
+      }
+      if (errno == EPIPE || errno == ECONNRESET || errno == ETIMEDOUT) {
+        peer_reset();
+        return;
+      }
+      LOG_WARN("write: %s", std::strerror(errno));
+      close_now(true);
+      return;
+    }
+    worker_stats::add(w_.stats().bytes_out, static_cast<std::uint64_t>(written));
+    if (timer_kind_ == timer_kind::write) timer_kind_ = timer_kind::none;  // progress: re-arm
+    t.commit_output(static_cast<std::size_t>(written));
+  }
+}
+
+// Moves the http1 output into the TLS session while it takes it (up to output_high_water of
+// ciphertext). Memory pieces are gathered into the worker's scratch buffer (one record for a
+// whole small response, or for pipelined ones, instead of one per piece), except whole 16 KiB
+// records of a large piece, which are encrypted where they are. File pieces are read 16 KiB at
+// a time into the scratch buffer, only when the TLS output has room for the record, so no read
+// is wasted.
+void connection::tls_fill() {
+  tls::session& t = tls_->session;
+  if (!t.handshake_complete()) return;
+  const std::size_t high_water = w_.config().tls->limits().output_high_water;
+  const std::span<std::byte> scratch = w_.tls_scratch();
+  // tls::session::write() takes a record of `len` plaintext bytes when nothing is pending or
+  // the pending ciphertext plus `len` stays within the high-water mark.
+  auto room_for = [&](std::size_t len) {
+    std::size_t pending = t.pending_output().size();
+    return pending == 0 || pending + len <= high_water;
+  };
+  iovec iov[max_iov];
+  while (state_ == state::open && room_for(scratch.size())) {
+    http1::file_piece file;
+    std::size_t n = session_.gather(std::span<iovec>(iov, max_iov), &file);
+    if (n > 0) {
+      std::size_t taken = 0;
+      std::size_t staged = 0;
+      bool full = false;
+      auto write_some = [&](const void* data, std::size_t size) {
+        tls::io_result r = t.write({static_cast<const std::byte*>(data), size});
+        taken += r.bytes;
+        if (r.bytes < size) full = true;
+      };
+      // Records of 16 KiB along the byte stream: pieces are copied into the scratch buffer
+      // until it is full, except whole records of a large piece when nothing is staged.
+      for (std::size_t i = 0; i < n && !full; ++i) {
+        auto* p = static_cast<const std::byte*>(iov[i].iov_base);
+        std::size_t len = iov[i].iov_len;
+        while (len > 0 && !full) {
+          if (staged == 0 && len >= scratch.size()) {
+            std::size_t whole = len - len % scratch.size();
+            write_some(p, whole);
+            p += whole;
+            len -= whole;
+            continue;
+          }
+          std::size_t c = std::min(len, scratch.size() - staged);
+          std::memcpy(scratch.data() + staged, p, c);
+          staged += c;
+          p += c;
+          len -= c;
+          if (staged == scratch.size()) {
+            write_some(scratch.data(), staged);
+            staged = 0;
+          }
+        }
+      }
+      if (!full && staged > 0) write_some(scratch.data(), staged);
+      // The iovecs point into the exchanges: only now may output_written() release them.
+      if (taken > 0) session_.output_written(taken);
+      if (t.failed()) {
+        tls_failed();
+        return;
+      }
+      if (full || taken == 0) return;
+      continue;
+    }
+    if (file.fd < 0) return;
+    std::size_t len =
+        static_cast<std::size_t>(std::min<std::uint64_t>(file.length, scratch.size()));
+    ssize_t got = ::pread(file.fd, scratch.data(), len, static_cast<off_t>(file.offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      // The file shrank under us (or cannot be read): the promised length cannot be delivered.
+      LOG_WARN("pread: %s; closing connection",
+               got == 0 ? "file ended early" : std::strerror(errno));
+      close_now(true);
+      return;
+    }
+    tls::io_result r = t.write(scratch.first(static_cast<std::size_t>(got)));
+    if (r.bytes > 0) session_.output_written(r.bytes);
+    if (t.failed()) {
+      tls_failed();
+      return;
+    }
+    if (r.bytes < static_cast<std::size_t>(got)) return;
+  }
+}
+
+// Before an abrupt close (idle timeout): a close_notify if the socket takes it at once.
+void connection::tls_close_quick() noexcept {
+  tls::session& t = tls_->session;
+  if (!t.handshake_complete() || t.failed()) return;
+  t.close();
+  std::span<const std::byte> out = t.pending_output();
+  if (!out.empty() && !write_blocked_) {
+    ssize_t n = ::send(fd_.get(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) worker_stats::add(w_.stats().bytes_out, static_cast<std::uint64_t>(n));
+  }
 }
 
 }  // namespace portico::engine

@@ -1,14 +1,29 @@
-// One accepted TCP connection speaking HTTP/1.1: moves bytes between the socket and the
-// sans-I/O http1::session, runs the per-phase timers, and closes gracefully or abortively.
+// One accepted TCP connection speaking HTTP/1.1, in cleartext or over TLS: moves bytes between
+// the socket, the sans-I/O tls::session (TLS listeners only) and the sans-I/O http1::session,
+// runs the per-phase timers, and closes gracefully or abortively.
+//
+// Cleartext: read() into the http1 session's input buffer; writev() of its iovecs and
+// sendfile() of its file pieces. TLS: recv() into the TLS session's input buffer, read()
+// decrypts straight into the http1 session's input buffer; the http1 output goes through
+// tls::session::write() (small pieces gathered into records of up to 16 KiB in the worker's
+// scratch buffer, large ones encrypted in place, file pieces pread() 16 KiB at a time: no
+// sendfile over TLS) and the ciphertext out with write(). Back-pressure works the same both
+// ways: an http1 session that wants no input stops the reads (TCP pushes back on the client);
+// a full TLS output (tls::session_limits::output_high_water) stops the http1 output.
 #pragma once
 
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "core/unique_fd.hpp"
 #include "http1/session.hpp"
 #include "io/event_loop.hpp"
+
+namespace portico::tls {
+class server_context;
+}
 
 namespace portico::engine {
 
@@ -18,8 +33,10 @@ class connection final : public io::event_handler,
                          public io::turn_end_task,
                          public http1::session_events {
  public:
-  /// Takes ownership of `fd` (non-blocking, connected) and registers it with the loop.
-  connection(worker& w, unique_fd fd, const char* remote_ip);
+  /// Takes ownership of `fd` (non-blocking, connected). With `tls` (which must outlive the
+  /// connection) the connection speaks TLS: it owns a tls::session made from it. Throws
+  /// std::bad_alloc when the TLS session cannot be created.
+  connection(worker& w, unique_fd fd, const char* remote_ip, const tls::server_context* tls);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -47,8 +64,19 @@ class connection final : public io::event_handler,
 
  private:
   enum class state : std::uint8_t { open, lingering, closed };
-  enum class timer_kind : std::uint8_t { none, idle, header, body, write, linger };
+  enum class timer_kind : std::uint8_t { none, idle, header, body, write, linger, handshake };
+  struct tls_transport;  // the TLS session and its transport state (connection.cpp)
   void do_read();
+  // TLS: the same steps over the tls::session.
+  void tls_read();
+  bool tls_pull();
+  void tls_flush();
+  void tls_fill();
+  bool tls_after_io();
+  void tls_failed();
+  void tls_plain_http();
+  void tls_close_quick() noexcept;
+  bool output_pending() const noexcept;
   void linger_read();
   void flush();
   void after_io();
@@ -70,6 +98,7 @@ class connection final : public io::event_handler,
   char remote_ip_[46] = {};  // before session_, which keeps a view of it
   io::timer_node timer_;
   http1::session session_;
+  std::unique_ptr<tls_transport> tls_;  // null on cleartext connections
   state state_ = state::open;
   timer_kind timer_kind_ = timer_kind::none;
   bool read_pending_ = false;   // the socket may hold bytes we did not read (back-pressure)

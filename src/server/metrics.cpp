@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <tuple>
 
 #include "tools/json.hpp"
 
@@ -146,14 +147,22 @@ std::string render_prometheus(const server_stats& s, std::span<const listener_fi
            "Connections closed at accept (limits, descriptor exhaustion).", s.connections_refused);
   e.single("portico_connections_open", "gauge", "Connections open now.", s.connections_open);
   e.family("portico_connections", "gauge",
-           "Open connections by protocol and state (reading: a request is arriving; writing: a "
+           "Open connections by protocol (http1: HTTP/1.1 in cleartext; https: HTTP/1.1 over "
+           "TLS) and state (reading: a request is arriving, or the TLS handshake; writing: a "
            "request is being handled or answered; idle: keep-alive; closing: FIN sent).");
-  const std::pair<const char*, std::uint64_t> states[] = {{"reading", s.connections_reading},
-                                                          {"writing", s.connections_writing},
-                                                          {"idle", s.connections_idle},
-                                                          {"closing", s.connections_closing}};
-  for (const auto& [state, n] : states) {
-    e.sample("portico_connections", "protocol=\"http1\",state=\"" + std::string(state) + '"', n);
+  // The totals hold both protocols; the TLS share is counted apart.
+  auto minus = [](std::uint64_t all, std::uint64_t part) { return all >= part ? all - part : 0; };
+  const std::tuple<const char*, std::uint64_t, std::uint64_t> states[] = {
+      {"reading", s.connections_reading, s.tls_connections_reading},
+      {"writing", s.connections_writing, s.tls_connections_writing},
+      {"idle", s.connections_idle, s.tls_connections_idle},
+      {"closing", s.connections_closing, s.tls_connections_closing}};
+  for (const auto& [state, all, tls] : states) {
+    e.sample("portico_connections", "protocol=\"http1\",state=\"" + std::string(state) + '"',
+             minus(all, tls));
+  }
+  for (const auto& [state, all, tls] : states) {
+    e.sample("portico_connections", "protocol=\"https\",state=\"" + std::string(state) + '"', tls);
   }
 
   e.single("portico_requests_total", "counter", "Requests dispatched to handlers.", s.requests);
@@ -189,8 +198,21 @@ std::string render_prometheus(const server_stats& s, std::span<const listener_fi
   e.sample("portico_timeouts_total", "phase=\"body\"", s.timeouts_body);
   e.sample("portico_timeouts_total", "phase=\"idle\"", s.timeouts_idle);
   e.sample("portico_timeouts_total", "phase=\"write\"", s.timeouts_write);
+  e.sample("portico_timeouts_total", "phase=\"handshake\"", s.timeouts_handshake);
   e.single("portico_protocol_errors_total", "counter",
            "Requests refused by the HTTP/1 parser (4xx/5xx and close).", s.protocol_errors);
+  e.family("portico_tls_handshakes_total", "counter",
+           "TLS handshakes completed, by whether the session was resumed.");
+  e.sample("portico_tls_handshakes_total", "resumed=\"false\"",
+           minus(s.tls_handshakes, s.tls_resumed));
+  e.sample("portico_tls_handshakes_total", "resumed=\"true\"", s.tls_resumed);
+  e.single("portico_tls_handshake_failures_total", "counter",
+           "TLS handshakes that failed (no common version or cipher, a bad ClientHello, a fatal "
+           "alert from the client, plain HTTP to a TLS port).",
+           s.tls_handshake_failures);
+  e.single("portico_tls_errors_total", "counter",
+           "TLS connections that failed after the handshake (bad record, fatal alert).",
+           s.tls_errors);
 
   if (!listeners.empty()) {
     auto labels = [](const listener_figures& l) {
@@ -333,6 +355,20 @@ std::string render_status_json(const status_figures& cur, const status_figures* 
   j.key("body").value(s.timeouts_body);
   j.key("idle").value(s.timeouts_idle);
   j.key("write").value(s.timeouts_write);
+  j.key("handshake").value(s.timeouts_handshake);
+  j.end_object();
+
+  j.key("tls").begin_object();
+  j.key("connections").begin_object();
+  j.key("reading").value(s.tls_connections_reading);
+  j.key("writing").value(s.tls_connections_writing);
+  j.key("idle").value(s.tls_connections_idle);
+  j.key("closing").value(s.tls_connections_closing);
+  j.end_object();
+  j.key("handshakes").value(s.tls_handshakes);
+  j.key("resumed").value(s.tls_resumed);
+  j.key("handshake_failures").value(s.tls_handshake_failures);
+  j.key("errors").value(s.tls_errors);
   j.end_object();
 
   j.key("rates");
@@ -355,9 +391,10 @@ std::string render_status_json(const status_figures& cur, const status_figures* 
     for (int i = 0; i < 5; ++i)
       j.key(class_names[i]).value(rate(classes[i], before[i]));
     j.end_object();
-    std::uint64_t t_now = s.timeouts_header + s.timeouts_body + s.timeouts_idle + s.timeouts_write;
-    std::uint64_t t_before =
-        p.timeouts_header + p.timeouts_body + p.timeouts_idle + p.timeouts_write;
+    std::uint64_t t_now = s.timeouts_header + s.timeouts_body + s.timeouts_idle + s.timeouts_write +
+                          s.timeouts_handshake;
+    std::uint64_t t_before = p.timeouts_header + p.timeouts_body + p.timeouts_idle +
+                             p.timeouts_write + p.timeouts_handshake;
     j.key("timeouts").value(rate(t_now, t_before));
     j.end_object();
   } else {

@@ -19,11 +19,14 @@
 #include "server/static_files.hpp"
 #include "server/status_page.hpp"
 #include "server/worker.hpp"
+#include "tls/context.hpp"
 
 namespace portico {
 
 struct server::impl {
   engine::shared_config cfg;
+  // Built once by the constructor, shared read-only by every worker; outlives them.
+  std::unique_ptr<tls::server_context> tls;
   std::unique_ptr<engine::access_log> log;
   // The event hubs outlive the workers' threads (they hold response handles until the drain).
   std::vector<std::unique_ptr<engine::event_hub>> hubs;  // one per worker, with the status page
@@ -46,10 +49,25 @@ struct server::impl {
 namespace {
 void validate(const server_options& o) {
   auto fail = [](const std::string& what) { throw std::invalid_argument(what); };
-  if (o.listen.empty()) fail("no listen address");
+  if (o.listen.empty() && o.listen_tls.empty()) fail("no listen address");
   for (const auto& a : o.listen) {
     if (!net::parse_address(a)) fail("invalid listen address '" + a + "' (want HOST:PORT)");
   }
+  for (const auto& a : o.listen_tls) {
+    if (!net::parse_address(a)) fail("invalid TLS listen address '" + a + "' (want HOST:PORT)");
+  }
+  if (!o.listen_tls.empty() && o.tls_certificates.empty())
+    fail("a TLS listen address needs a certificate and key (--tls-cert, --tls-key)");
+  for (const auto& c : o.tls_certificates) {
+    if (c.cert_path.empty() || c.key_path.empty())
+      fail("a TLS certificate needs both a certificate file and a key file");
+  }
+  for (const auto& p : o.tls_alpn) {
+    // Only what the connections speak may be offered: a client that gets "h2" would speak
+    // HTTP/2 to an HTTP/1.1 session. "h2" is added with HTTP/2.
+    if (p != "http/1.1") fail("TLS ALPN protocol '" + p + "' is not served (only http/1.1)");
+  }
+  if (o.tls_handshake_timeout_ms == 0) fail("timeouts must be positive");
   if (o.backlog <= 0) fail("backlog must be positive");
   if (o.max_request_line < 16) fail("max_request_line too small");
   if (o.max_header_bytes < o.max_request_line) fail("max_header_bytes below max_request_line");
@@ -88,6 +106,27 @@ server::server(server_options opts) : impl_(std::make_unique<impl>()) {
   c.conn.keepalive.interval_s = o.tcp_keepalive.interval_s;
   c.conn.keepalive.count = o.tcp_keepalive.count;
   c.conn.user_timeout_ms = o.tcp_user_timeout_ms;
+  if (!o.tls_certificates.empty()) {
+    tls::server_config tc;
+    for (const auto& cert : o.tls_certificates)
+      tc.certificates.push_back({cert.cert_path, cert.key_path});
+    tc.alpn = o.tls_alpn;
+    // A client offering only protocols we do not speak (say only "h2", curl --http2 still
+    // offers http/1.1) gets a connection without ALPN and HTTP/1.1 rather than a fatal alert:
+    // HTTP/1.1 is what every HTTPS client can fall back to (docs/tls.md).
+    tc.on_alpn_mismatch = tls::alpn_mismatch::continue_without;
+    try {
+      impl_->tls = std::make_unique<tls::server_context>(tc);
+    } catch (const tls::config_error& e) {
+      // "tls: certificate file ...": the prefix is the caller's to choose ("portico: TLS: ...").
+      std::string_view msg = e.what();
+      if (msg.starts_with("tls: ")) msg.remove_prefix(5);
+      throw tls_config_error(std::string(msg), e.file());
+    }
+    for (const std::string& w : impl_->tls->warnings())
+      LOG_WARN("%s", w.c_str());
+    c.tls = impl_->tls.get();
+  }
 }
 
 server::~server() {
@@ -202,10 +241,12 @@ void server::impl::make_sampler() {
     f.stats = stats();
     f.listeners = listener_figures();
   };
-  for (const auto& a : cfg.addresses) {
-    if (std::find(in.ports.begin(), in.ports.end(), a.port()) == in.ports.end())
-      in.ports.push_back(a.port());
-    in.addresses.push_back(a.to_string());
+  for (const auto* list : {&cfg.addresses, &cfg.tls_addresses}) {
+    for (const auto& a : *list) {
+      if (std::find(in.ports.begin(), in.ports.end(), a.port()) == in.ports.end())
+        in.ports.push_back(a.port());
+      in.addresses.push_back(a.to_string());
+    }
   }
   in.start_time = start_time;
   std::function<void(const engine::observer::sample_ptr&)> publish;
@@ -243,12 +284,15 @@ void server::start() {
   c.sample_listeners = observed;
   c.addresses.clear();
   for (const auto& a : o.listen) c.addresses.push_back(*net::parse_address(a));
+  c.tls_addresses.clear();
+  for (const auto& a : o.listen_tls)
+    c.tls_addresses.push_back(*net::parse_address(a));
   unsigned n = o.threads ? o.threads : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<engine::worker>(c, i);
     std::string failed;
-    if (auto ec = w->open_listeners(c.addresses, failed)) {
+    if (auto ec = w->open_listeners(c.addresses, c.tls_addresses, failed)) {
       impl_->workers.clear();
       throw std::system_error(ec, "cannot listen on " + failed);
     }
@@ -271,6 +315,11 @@ void server::start() {
   impl_->started = true;
   for (const auto& a : c.addresses) {
     LOG_INFO("listening on http://%s (%u worker%s)", a.to_string().c_str(), n, n == 1 ? "" : "s");
+  }
+  for (const auto& a : c.tls_addresses) {
+    LOG_INFO("listening on https://%s (%u worker%s, %zu certificate%s)", a.to_string().c_str(), n,
+             n == 1 ? "" : "s", impl_->tls->certificate_count(),
+             impl_->tls->certificate_count() == 1 ? "" : "s");
   }
 }
 
@@ -317,6 +366,13 @@ std::vector<std::string> server::local_addresses() const {
   return out;
 }
 
+std::vector<std::string> server::local_tls_addresses() const {
+  std::vector<std::string> out;
+  for (const auto& a : impl_->cfg.tls_addresses)
+    out.push_back(a.to_string());
+  return out;
+}
+
 server_stats server::stats() const noexcept { return impl_->stats(); }
 
 server_stats server::impl::stats() const noexcept {
@@ -342,10 +398,23 @@ server_stats server::impl::stats() const noexcept {
     s.timeouts_idle += r(st.timeouts_idle);
     s.timeouts_write += r(st.timeouts_write);
     s.protocol_errors += r(st.protocol_errors);
-    s.connections_reading += r(st.activity[static_cast<int>(engine::conn_activity::reading)]);
-    s.connections_writing += r(st.activity[static_cast<int>(engine::conn_activity::writing)]);
-    s.connections_idle += r(st.activity[static_cast<int>(engine::conn_activity::idle)]);
-    s.connections_closing += r(st.activity[static_cast<int>(engine::conn_activity::closing)]);
+    s.timeouts_handshake += r(st.timeouts_handshake);
+    s.tls_handshakes += r(st.tls_handshakes);
+    s.tls_resumed += r(st.tls_resumed);
+    s.tls_handshake_failures += r(st.tls_handshake_failures);
+    s.tls_errors += r(st.tls_errors);
+    using engine::conn_activity;
+    auto gauge = [&](int secure, conn_activity a) {
+      return r(st.activity[secure][static_cast<int>(a)]);
+    };
+    s.tls_connections_reading += gauge(1, conn_activity::reading);
+    s.tls_connections_writing += gauge(1, conn_activity::writing);
+    s.tls_connections_idle += gauge(1, conn_activity::idle);
+    s.tls_connections_closing += gauge(1, conn_activity::closing);
+    s.connections_reading += gauge(0, conn_activity::reading) + gauge(1, conn_activity::reading);
+    s.connections_writing += gauge(0, conn_activity::writing) + gauge(1, conn_activity::writing);
+    s.connections_idle += gauge(0, conn_activity::idle) + gauge(1, conn_activity::idle);
+    s.connections_closing += gauge(0, conn_activity::closing) + gauge(1, conn_activity::closing);
     for (std::size_t i = 0; i < s.latency_counts.size(); ++i) {
       s.latency_counts[i] += r(st.latency[i]);
     }

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "core/log.hpp"
 #include "server/connection.hpp"
@@ -25,14 +26,16 @@ worker* worker::current() noexcept { return this_thread_worker; }
 
 class worker::listener final : public io::event_handler {
  public:
-  listener(worker& w, unique_fd fd) : w_(w), fd_(std::move(fd)) {}
+  listener(worker& w, unique_fd fd, bool tls) : w_(w), fd_(std::move(fd)), tls_(tls) {}
   void on_events(std::uint32_t) override { w_.accept_ready(*this); }
   int fd() const noexcept { return fd_.get(); }
+  bool tls() const noexcept { return tls_; }
   void close() noexcept { fd_.reset(); }
 
  private:
   worker& w_;
   unique_fd fd_;
+  bool tls_;  // connections accepted here speak TLS
 };
 
 struct worker::user_timer {
@@ -121,26 +124,35 @@ worker::~worker() {
   loop_.timers().cancel(sample_timer_);
 }
 
-std::error_code worker::open_listeners(std::vector<net::address>& addresses, std::string& failed) {
+std::error_code worker::open_listeners(std::vector<net::address>& addresses,
+                                       std::vector<net::address>& tls_addresses,
+                                       std::string& failed) {
   net::listen_options lo;
   lo.backlog = cfg_.options.backlog;
   lo.reuse_port = true;
-  for (auto& a : addresses) {
-    unique_fd fd;
-    if (auto ec = net::listen_tcp(a, lo, fd)) {
-      failed = a.to_string();
-      return ec;
+  for (int tls = 0; tls < 2; ++tls) {
+    for (auto& a : tls ? tls_addresses : addresses) {
+      unique_fd fd;
+      if (auto ec = net::listen_tcp(a, lo, fd)) {
+        failed = a.to_string();
+        return ec;
+      }
+      if (a.port() == 0) {
+        // Port 0: the kernel chose one; the other workers join the same port.
+        if (auto bound = net::local_address(fd.get())) a = *bound;
+      }
+      listeners_.push_back(std::make_unique<listener>(*this, std::move(fd), tls != 0));
+      auto g = std::make_unique<listener_gauges>();
+      g->address = a.to_string();
+      listener_gauges_.push_back(std::move(g));
     }
-    if (a.port() == 0) {
-      // Port 0: the kernel chose one; the other workers join the same port.
-      if (auto bound = net::local_address(fd.get())) a = *bound;
-    }
-    listeners_.push_back(std::make_unique<listener>(*this, std::move(fd)));
-    auto g = std::make_unique<listener_gauges>();
-    g->address = a.to_string();
-    listener_gauges_.push_back(std::move(g));
   }
   return {};
+}
+
+std::span<std::byte> worker::tls_scratch() {
+  if (!tls_scratch_) tls_scratch_ = std::make_unique_for_overwrite<std::byte[]>(tls_scratch_size);
+  return {tls_scratch_.get(), tls_scratch_size};
 }
 
 void worker::sample_listeners() noexcept {
@@ -263,7 +275,14 @@ void worker::accept_ready(listener& l) {
     } else if (ss.ss_family == AF_INET6) {
       inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, ip, sizeof ip);
     }
-    auto* c = new connection(*this, std::move(cfd), ip);
+    connection* c = nullptr;
+    try {
+      c = new connection(*this, std::move(cfd), ip, l.tls() ? cfg_.tls : nullptr);
+    } catch (const std::bad_alloc&) {
+      // Out of memory (OpenSSL could not create the TLS session): refuse this one, go on.
+      worker_stats::add(st.refused);
+      continue;
+    }
     c->next = conns_;
     if (conns_) conns_->prev = c;
     conns_ = c;

@@ -3,9 +3,10 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,10 @@
 #include "portico/options.hpp"
 #include "portico/server.hpp"
 #include "server/metrics.hpp"
+
+namespace portico::tls {
+class server_context;
+}
 
 namespace portico::engine {
 
@@ -44,8 +49,11 @@ struct worker_stats {
   counter bytes_in{0}, bytes_out{0};
   counter resets_received{0}, resets_sent{0};
   counter timeouts_header{0}, timeouts_body{0}, timeouts_idle{0}, timeouts_write{0};
+  counter timeouts_handshake{0};
   counter protocol_errors{0};
-  counter activity[conn_activity_count] = {};           // gauges, indexed by conn_activity
+  counter tls_handshakes{0}, tls_resumed{0}, tls_handshake_failures{0}, tls_errors{0};
+  // Gauges: [0] cleartext, [1] TLS connections; each indexed by conn_activity.
+  counter activity[2][conn_activity_count] = {};
   counter latency[metrics::latency_bucket_count] = {};  // not cumulative
   counter latency_sum_ns{0};
 
@@ -70,6 +78,8 @@ struct shared_config {
   http1::session_config session;
   net::connection_options conn;
   std::vector<net::address> addresses;  // resolved listen addresses (ports fixed after the first bind)
+  std::vector<net::address> tls_addresses;   // the same for the TLS listeners
+  const tls::server_context* tls = nullptr;  // set when there are TLS listeners; shared, read-only
   access_log* log = nullptr;
   bool sample_listeners = false;  // each worker samples its listeners' queues once a second
 };
@@ -90,9 +100,12 @@ class worker {
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
-  /// Creates this worker's listening sockets (on the calling thread, before start()).
-  /// `addresses` may have port 0 replaced by the bound port for the next workers.
-  std::error_code open_listeners(std::vector<net::address>& addresses, std::string& failed);
+  /// Creates this worker's listening sockets (on the calling thread, before start()): the
+  /// cleartext ones, then the TLS ones (`tls_addresses`; needs config().tls). Port 0 in
+  /// either list is replaced by the bound port for the next workers. On failure `failed`
+  /// names the address.
+  std::error_code open_listeners(std::vector<net::address>& addresses,
+                                 std::vector<net::address>& tls_addresses, std::string& failed);
   void start();
   void join();
   /// The worker whose thread is calling, or null on other threads.
@@ -104,7 +117,8 @@ class worker {
   /// connections are told (long-lived responses such as event streams end there, so that they
   /// do not hold the drain until the shutdown timeout).
   void on_drain(std::function<void()> fn) { drain_hooks_.push_back(std::move(fn)); }
-  /// This worker's listening sockets' figures (one per listen address, in order). The vector
+  /// This worker's listening sockets' figures (one per listen address, cleartext then TLS, in
+  /// order). The vector
   /// is fixed once open_listeners() returned; any thread may read the atomics.
   const std::vector<std::unique_ptr<listener_gauges>>& listener_stats() const noexcept {
     return listener_gauges_;
@@ -121,6 +135,11 @@ class worker {
   http1::exchange_pool& exchanges() noexcept { return exchanges_; }
   http::date_cache& date() noexcept { return date_; }
   worker_stats& stats() noexcept { return stats_; }
+  /// A scratch buffer of tls_scratch_size bytes for TLS connections of this worker (plaintext
+  /// gathered into one record, file pieces read for encryption). Its contents do not survive
+  /// a call that may run another connection's code.
+  std::span<std::byte> tls_scratch();
+  static constexpr std::size_t tls_scratch_size = 16 * 1024;  // one TLS record (RFC 8446 §5.1)
   const worker_stats& stats() const noexcept { return stats_; }
   const shared_config& config() const noexcept { return cfg_; }
   bool draining() const noexcept { return draining_; }
@@ -153,6 +172,7 @@ class worker {
   std::vector<std::unique_ptr<listener>> listeners_;
   std::vector<std::unique_ptr<listener_gauges>> listener_gauges_;  // parallel to listeners_
   std::vector<std::function<void()>> drain_hooks_;
+  std::unique_ptr<std::byte[]> tls_scratch_;  // allocated on first use
   unique_fd reserve_fd_;  // given up to accept-and-close a connection when out of descriptors
   connection* conns_ = nullptr;  // intrusive list of open connections
   user_timer* user_timers_ = nullptr;  // intrusive list of pending handler timers

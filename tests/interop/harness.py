@@ -40,6 +40,7 @@ def test_server_bin():
 
 
 _LISTEN_RE = re.compile(r"listening on http://(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
+_LISTEN_TLS_RE = re.compile(r"listening on https://(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
 
 
 class Server:
@@ -47,19 +48,24 @@ class Server:
 
     kind="test" runs portico_test_server (extra routes /echo, /slow/:ms, ...),
     kind="portico" runs `portico serve`. Use as a context manager or call start()/stop().
+    listen_tls="127.0.0.1:0" (with --tls-cert/--tls-key in args) adds an HTTPS listener; its
+    port is tls_port, found in the "listening on https://..." log line.
     """
 
     def __init__(self, args=(), root=None, kind="test", listen="127.0.0.1:0", metrics=True,
-                 startup_timeout=15.0):
+                 startup_timeout=15.0, listen_tls=None):
         self.args = list(args)
         self.root = str(root) if root is not None else None
         self.kind = kind
         self.listen = listen
+        self.listen_tls = listen_tls
         self.metrics_enabled = metrics
         self.startup_timeout = scaled(startup_timeout)
         self.proc = None
         self.host = None
         self.port = None
+        self.tls_host = None
+        self.tls_port = None
         self.returncode = None
         self._stderr_file = None
 
@@ -71,6 +77,8 @@ class Server:
         else:
             cmd = [test_server_bin()]
         cmd += ["--listen", self.listen]
+        if self.listen_tls is not None:
+            cmd += ["--listen-tls", self.listen_tls]
         if self.metrics_enabled:
             cmd += ["--metrics", "/metrics"]
         cmd += self.args
@@ -83,11 +91,17 @@ class Server:
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=self._stderr_file)
         deadline = time.monotonic() + self.startup_timeout
+        want_tls = self.listen_tls is not None or "--tls-cert" in self.args
         while time.monotonic() < deadline:
-            m = _LISTEN_RE.search(self.stderr_text())
-            if m:
+            text = self.stderr_text()
+            m = _LISTEN_RE.search(text)
+            t = _LISTEN_TLS_RE.search(text) if want_tls else None
+            if m and (t or not want_tls):
                 self.host = m.group(1).strip("[]")
                 self.port = int(m.group(2))
+                if t:
+                    self.tls_host = t.group(1).strip("[]")
+                    self.tls_port = int(t.group(2))
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError("server exited with %s before listening:\n%s"

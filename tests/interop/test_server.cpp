@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "cli.hpp"
@@ -71,7 +72,16 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cfg.dir.empty()) cfg.dir = PORTICO_DEMO_DIR;
-  portico::server srv(cfg.options);
+  std::unique_ptr<portico::server> owned;
+  try {
+    owned = std::make_unique<portico::server>(cfg.options);
+  } catch (const portico::tls_config_error& e) {
+    std::fprintf(stderr, "portico: TLS: %s\n", e.what());
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    portico::cli::usage_error(e.what());
+  }
+  portico::server& srv = *owned;
   if (!cfg.metrics_path.empty()) srv.metrics(cfg.metrics_path);
   if (!cfg.status_path.empty()) srv.status_page(cfg.status_path);
   srv.post("/echo", [](const portico::request& req, portico::response& res) {

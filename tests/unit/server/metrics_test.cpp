@@ -276,6 +276,42 @@ TEST(Prometheus, CountersAndGauges) {
   EXPECT_EQ(e.samples["portico_timeouts_total{phase=\"write\"}"], 0);
 }
 
+TEST(Prometheus, HttpsConnectionsAndTlsCounters) {
+  server_stats s = sample_stats();
+  // Of the 1 reading, 1 writing and 2 idle connections, 1 reading and 1 idle are over TLS.
+  s.tls_connections_reading = 1;
+  s.tls_connections_idle = 1;
+  s.tls_handshakes = 7;
+  s.tls_resumed = 3;
+  s.tls_handshake_failures = 2;
+  s.tls_errors = 1;
+  s.timeouts_handshake = 4;
+  auto e = parse(render_prometheus(s, {}, nullptr, 0));
+  EXPECT_EQ(e.samples["portico_connections{protocol=\"http1\",state=\"reading\"}"], 0);
+  EXPECT_EQ(e.samples["portico_connections{protocol=\"http1\",state=\"writing\"}"], 1);
+  EXPECT_EQ(e.samples["portico_connections{protocol=\"http1\",state=\"idle\"}"], 1);
+  EXPECT_EQ(e.samples["portico_connections{protocol=\"https\",state=\"reading\"}"], 1);
+  EXPECT_EQ(e.samples["portico_connections{protocol=\"https\",state=\"writing\"}"], 0);
+  EXPECT_EQ(e.samples["portico_connections{protocol=\"https\",state=\"idle\"}"], 1);
+  EXPECT_EQ(e.samples["portico_connections{protocol=\"https\",state=\"closing\"}"], 0);
+  EXPECT_EQ(e.types["portico_tls_handshakes_total"], "counter");
+  EXPECT_EQ(e.samples["portico_tls_handshakes_total{resumed=\"false\"}"], 4);
+  EXPECT_EQ(e.samples["portico_tls_handshakes_total{resumed=\"true\"}"], 3);
+  EXPECT_EQ(e.samples["portico_tls_handshake_failures_total"], 2);
+  EXPECT_EQ(e.samples["portico_tls_errors_total"], 1);
+  EXPECT_EQ(e.samples["portico_timeouts_total{phase=\"handshake\"}"], 4);
+
+  status_figures f;
+  f.stats = s;
+  std::string j = render_status_json(f, nullptr, {});
+  EXPECT_NE(j.find("\"handshake\":4}"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"tls\":{\"connections\":{\"reading\":1,\"writing\":0,\"idle\":1,"
+                   "\"closing\":0},\"handshakes\":7,\"resumed\":3,\"handshake_failures\":2,"
+                   "\"errors\":1}"),
+            std::string::npos)
+      << j;
+}
+
 TEST(Prometheus, HistogramIsCumulativeWithCountEqualToInf) {
   auto e = parse(render_prometheus(sample_stats(), {}, nullptr, 0));
   EXPECT_EQ(e.types["portico_request_duration_seconds"], "histogram");
