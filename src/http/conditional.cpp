@@ -1,4 +1,5 @@
 #include "http/conditional.hpp"
+#include "http/syntax.hpp"
 
 #include <array>
 #include <chrono>
@@ -7,17 +8,8 @@ namespace portico::http {
 
 namespace {
 
-constexpr bool is_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
+using syntax::is_ows;
+using syntax::trim_ows;
 
 constexpr std::array<std::string_view, 7> short_days = {"Mon", "Tue", "Wed", "Thu",
                                                         "Fri", "Sat", "Sun"};

@@ -1,20 +1,12 @@
 #include "http/etag.hpp"
+#include "http/syntax.hpp"
 
 namespace portico::http {
 
 namespace {
 
-constexpr bool is_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
+using syntax::is_ows;
+using syntax::trim_ows;
 
 // RFC 9110 §8.8.3: etagc = %x21 / %x23-7E / obs-text; obs-text = %x80-FF.
 constexpr bool is_etagc(char ch) noexcept {

@@ -1,4 +1,6 @@
 #include "http/range.hpp"
+#include "http/syntax.hpp"
+#include "portico/http.hpp"  // iequals
 
 #include <algorithm>
 #include <charconv>
@@ -7,39 +9,10 @@ namespace portico::http {
 
 namespace {
 
-constexpr bool is_ows(char c) noexcept {
-  return c == ' ' || c == '\t';
-}
-
-constexpr bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
-}
-
-// RFC 9110 §5.6.2 tchar.
-constexpr bool is_tchar(char c) noexcept {
-  if (is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using syntax::is_digit;
+using syntax::is_ows;
+using syntax::is_tchar;
+using syntax::trim_ows;
 
 // 1*DIGIT into a uint64; false if empty, not all digits, or above 2^64-1.
 // RFC 9110 §14.1.1: "recipients MUST anticipate potentially large decimal numerals and prevent
