@@ -31,6 +31,8 @@ Options of serve (defaults in brackets):
   --threads N                 Worker threads, each with its own event loop and SO_REUSEPORT
                               socket; 0 = one per CPU core [0]
   --backlog N                 listen(2) backlog, capped by net.core.somaxconn [4096]
+  --share-port                Listen even if another socket listens on the address (SO_REUSEPORT
+                              then splits connections with it) [refused: address in use]
   --max-connections N         Open connections per worker; 0 = unlimited [0]
  HTTPS (HTTP/1.1 over TLS 1.2 and 1.3 with session resumption; ALPN offers http/1.1 only
  until HTTP/2 is served, and a client offering only h2 gets HTTP/1.1 without ALPN; docs/tls.md)
@@ -143,6 +145,8 @@ serve_config parse_serve_args(int argc, char** argv) {
       o.tls_handshake_timeout_ms = parse_seconds_ms(a, value());
     } else if (a == "--threads") {
       o.threads = static_cast<unsigned>(parse_uint(a, value()));
+    } else if (a == "--share-port") {
+      o.share_port = true;
     } else if (a == "--backlog") {
       auto v = parse_uint(a, value());
       if (v == 0 || v > 1u << 20) usage_error("--backlog must be between 1 and 1048576");
@@ -208,7 +212,8 @@ serve_config parse_serve_args(int argc, char** argv) {
       o.access_log = (i + 1 < argc && argv[i + 1][0] != '-') ? argv[++i] : "-";
     } else if (a == "--metrics") {
       metrics_path = value();
-      if (metrics_path.empty() || metrics_path[0] != '/') usage_error("--metrics wants a path like /metrics");
+      if (metrics_path.empty() || metrics_path[0] != '/')
+        usage_error("--metrics wants a path like /metrics");
     } else if (a == "--status") {
       cfg.status_path = value();
       if (cfg.status_path.size() < 2 || cfg.status_path[0] != '/')
@@ -216,11 +221,16 @@ serve_config parse_serve_args(int argc, char** argv) {
     } else if (a == "--log-level") {
       std::string_view l = value();
       using portico::log::level;
-      if (l == "debug") portico::log::set_level(level::debug);
-      else if (l == "info") portico::log::set_level(level::info);
-      else if (l == "warn") portico::log::set_level(level::warn);
-      else if (l == "error") portico::log::set_level(level::error);
-      else usage_error("unknown log level: " + std::string(l));
+      if (l == "debug")
+        portico::log::set_level(level::debug);
+      else if (l == "info")
+        portico::log::set_level(level::info);
+      else if (l == "warn")
+        portico::log::set_level(level::warn);
+      else if (l == "error")
+        portico::log::set_level(level::error);
+      else
+        usage_error("unknown log level: " + std::string(l));
     } else if (a == "--server-header") {
       o.server_header = value();
     } else if (a == "-h" || a == "--help") {

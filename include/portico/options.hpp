@@ -39,6 +39,11 @@ struct server_options {
   unsigned threads = 0;
   /// listen(2) backlog (the kernel caps it at net.core.somaxconn; Portico logs when it does).
   int backlog = 4096;
+  /// Every worker listens with SO_REUSEPORT, which would also let the kernel split connections
+  /// with any other socket (of the same user) already listening on the same address. So start()
+  /// refuses an address that another socket listens on ("address already in use"), unless this
+  /// is true: then Portico joins it on purpose (e.g. two instances during a rolling restart).
+  bool share_port = false;
   /// Connections per worker at most; further connections are accepted and closed at once.
   /// 0: unlimited (bounded by RLIMIT_NOFILE).
   std::size_t max_connections_per_worker = 0;
@@ -49,23 +54,23 @@ struct server_options {
   unsigned tcp_user_timeout_ms = 0;  ///< TCP_USER_TIMEOUT; 0: kernel default
 
   // --- HTTP/1.1 request limits (RFC 9112) ------------------------------------------------
-  std::size_t max_request_line = 8 * 1024;   ///< longer → 414
-  std::size_t max_header_bytes = 64 * 1024;  ///< whole head; larger → 431
-  std::size_t max_header_count = 100;        ///< more field lines → 431
-  std::uint64_t max_body_size = 1024 * 1024; ///< request body; larger → 413
+  std::size_t max_request_line = 8 * 1024;    ///< longer → 414
+  std::size_t max_header_bytes = 64 * 1024;   ///< whole head; larger → 431
+  std::size_t max_header_count = 100;         ///< more field lines → 431
+  std::uint64_t max_body_size = 1024 * 1024;  ///< request body; larger → 413
 
   // --- HTTP keep-alive and pipelining ------------------------------------------------------
-  bool keep_alive = true;                     ///< false: every response closes the connection
-  unsigned keepalive_timeout_ms = 5000;       ///< idle time between requests before closing
-  unsigned max_requests_per_connection = 1000;///< the last response carries Connection: close
-  unsigned max_pipelined_requests = 16;       ///< requests parsed ahead and in flight at once
+  bool keep_alive = true;                       ///< false: every response closes the connection
+  unsigned keepalive_timeout_ms = 5000;         ///< idle time between requests before closing
+  unsigned max_requests_per_connection = 1000;  ///< the last response carries Connection: close
+  unsigned max_pipelined_requests = 16;         ///< requests parsed ahead and in flight at once
 
   // --- timeouts per phase --------------------------------------------------------------------
-  unsigned header_timeout_ms = 10000;  ///< from the first byte to the end of the head (slowloris)
-  unsigned body_timeout_ms = 30000;    ///< longest wait between two reads of a request body
-  unsigned write_timeout_ms = 30000;   ///< longest wait for the peer to take response bytes
-  unsigned linger_timeout_ms = 2000;   ///< reading after our FIN before closing (lingering close)
-  unsigned shutdown_timeout_ms = 10000;///< SIGTERM drain: after this, connections are cut
+  unsigned header_timeout_ms = 10000;    ///< from the first byte to the end of the head (slowloris)
+  unsigned body_timeout_ms = 30000;      ///< longest wait between two reads of a request body
+  unsigned write_timeout_ms = 30000;     ///< longest wait for the peer to take response bytes
+  unsigned linger_timeout_ms = 2000;     ///< reading after our FIN before closing (lingering close)
+  unsigned shutdown_timeout_ms = 10000;  ///< SIGTERM drain: after this, connections are cut
 
   // --- TLS (listen_tls; docs/tls.md) -------------------------------------------------------
   /// Certificates for the TLS listeners. The first is the default (clients without SNI, or

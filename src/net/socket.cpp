@@ -14,7 +14,8 @@ namespace portico::net {
 
 std::uint16_t address::port() const noexcept {
   if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
-  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  if (family() == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
   return 0;
 }
 
@@ -84,7 +85,9 @@ std::optional<address> parse_address(std::string_view text) {
 }
 
 namespace {
-std::error_code last_error() { return {errno, std::system_category()}; }
+std::error_code last_error() {
+  return {errno, std::system_category()};
+}
 template <typename T>
 int set_opt(int fd, int level, int name, T value) noexcept {
   return ::setsockopt(fd, level, name, &value, sizeof value);
@@ -104,6 +107,17 @@ std::error_code listen_tcp(const address& addr, const listen_options& opts, uniq
   if (::bind(fd.get(), addr.sa(), addr.length) != 0) return last_error();
   if (::listen(fd.get(), opts.backlog) != 0) return last_error();
   out = std::move(fd);
+  return {};
+}
+
+std::error_code probe_listen_address(const address& addr) {
+  if (addr.port() == 0) return {};
+  unique_fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (!fd) return last_error();
+  if (set_opt(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1) != 0) return last_error();
+  if (addr.family() == AF_INET6 && set_opt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1) != 0)
+    return last_error();
+  if (::bind(fd.get(), addr.sa(), addr.length) != 0) return last_error();
   return {};
 }
 

@@ -48,15 +48,21 @@ struct connection_options {
 };
 
 struct listen_options {
-  int backlog = 4096;       ///< listen(2) backlog; the kernel caps it at net.core.somaxconn
-  bool reuse_port = true;   ///< SO_REUSEPORT: one listening socket per worker
-  bool v6_only = true;      ///< IPV6_V6ONLY for IPv6 addresses
-  bool defer_accept = false;///< TCP_DEFER_ACCEPT (wake accept only when data arrived)
+  int backlog = 4096;         ///< listen(2) backlog; the kernel caps it at net.core.somaxconn
+  bool reuse_port = true;     ///< SO_REUSEPORT: one listening socket per worker
+  bool v6_only = true;        ///< IPV6_V6ONLY for IPv6 addresses
+  bool defer_accept = false;  ///< TCP_DEFER_ACCEPT (wake accept only when data arrived)
 };
 
 /// Creates a non-blocking, close-on-exec listening socket bound to `addr` with SO_REUSEADDR and
 /// the given options. Errors carry the failing call in the message.
 std::error_code listen_tcp(const address& addr, const listen_options& opts, unique_fd& out);
+
+/// Whether some socket already listens on `addr`: a probe socket with SO_REUSEADDR but
+/// without SO_REUSEPORT fails to bind exactly then (TIME-WAIT leftovers do not count). Port 0
+/// is never in use. Returns the bind error (EADDRINUSE) or {} when the address is free; other
+/// errors (EACCES, EADDRNOTAVAIL) are returned as they are.
+std::error_code probe_listen_address(const address& addr);
 
 /// The kernel's net.core.somaxconn, or -1 if it cannot be read.
 int somaxconn() noexcept;

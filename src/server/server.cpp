@@ -76,9 +76,8 @@ void validate(const server_options& o) {
   if (o.keepalive_timeout_ms == 0 || o.header_timeout_ms == 0 || o.body_timeout_ms == 0 ||
       o.write_timeout_ms == 0)
     fail("timeouts must be positive");
-  if (o.tcp_keepalive.enabled &&
-      (o.tcp_keepalive.idle_s <= 0 || o.tcp_keepalive.interval_s <= 0 ||
-       o.tcp_keepalive.count <= 0))
+  if (o.tcp_keepalive.enabled && (o.tcp_keepalive.idle_s <= 0 || o.tcp_keepalive.interval_s <= 0 ||
+                                  o.tcp_keepalive.count <= 0))
     fail("tcp keepalive idle, interval and count must be positive");
   if (o.response_high_water == 0 || o.response_max_buffer < o.response_high_water)
     fail("response_max_buffer must be at least response_high_water");
@@ -133,8 +132,10 @@ server::~server() {
   impl_->stop_sampler();
   if (impl_->started) {
     stop();
-    for (auto& w : impl_->workers) w->stop_now();
-    for (auto& w : impl_->workers) w->join();
+    for (auto& w : impl_->workers)
+      w->stop_now();
+    for (auto& w : impl_->workers)
+      w->join();
   }
 }
 
@@ -169,7 +170,8 @@ server& server::metrics(std::string_view path) {
 server& server::status_page(std::string_view path) {
   impl* p = impl_.get();
   std::string base(path);
-  while (!base.empty() && base.back() == '/') base.pop_back();
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
   route("GET", path, [](const request&, response& res) {
     res.header("Content-Type", "text/html; charset=utf-8")
         .header("Content-Security-Policy", engine::status_page_csp)
@@ -274,21 +276,37 @@ void server::start() {
   }
   int max_backlog = net::somaxconn();
   if (max_backlog > 0 && max_backlog < o.backlog) {
-    LOG_WARN("listen backlog %d is capped by net.core.somaxconn=%d (raise it with "
-             "sysctl -w net.core.somaxconn=%d)",
-             o.backlog, max_backlog, o.backlog);
+    LOG_WARN(
+        "listen backlog %d is capped by net.core.somaxconn=%d (raise it with "
+        "sysctl -w net.core.somaxconn=%d)",
+        o.backlog, max_backlog, o.backlog);
   }
   impl_->start_time =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   const bool observed = impl_->metrics_on || impl_->status_on;
   c.sample_listeners = observed;
   c.addresses.clear();
-  for (const auto& a : o.listen) c.addresses.push_back(*net::parse_address(a));
+  for (const auto& a : o.listen)
+    c.addresses.push_back(*net::parse_address(a));
   c.tls_addresses.clear();
   for (const auto& a : o.listen_tls)
     c.tls_addresses.push_back(*net::parse_address(a));
   unsigned n = o.threads ? o.threads : std::thread::hardware_concurrency();
   if (n == 0) n = 1;
+  if (!o.share_port) {
+    // SO_REUSEPORT would silently share the port with a listener that is already there.
+    for (int tls = 0; tls < 2; ++tls) {
+      for (const auto& a : tls ? c.tls_addresses : c.addresses) {
+        if (auto ec = net::probe_listen_address(a)) {
+          throw std::system_error(
+              ec, "cannot listen on " + a.to_string() +
+                      (ec == std::errc::address_in_use
+                           ? " (another socket listens there; --share-port joins it)"
+                           : ""));
+        }
+      }
+    }
+  }
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<engine::worker>(c, i);
     std::string failed;
@@ -310,7 +328,8 @@ void server::start() {
   // The sampler exists before the workers run (their handlers read the pointer); its thread
   // starts after them.
   if (observed) impl_->make_sampler();
-  for (auto& w : impl_->workers) w->start();
+  for (auto& w : impl_->workers)
+    w->start();
   if (impl_->sampler) impl_->sampler->start();
   impl_->started = true;
   for (const auto& a : c.addresses) {
@@ -351,18 +370,23 @@ int server::run() {
     }
   }
   impl_->stop_sampler();
-  for (auto& w : impl_->workers) w->drain();
-  for (auto& w : impl_->workers) w->join();
+  for (auto& w : impl_->workers)
+    w->drain();
+  for (auto& w : impl_->workers)
+    w->join();
   impl_->started = false;
   LOG_INFO("stopped");
   return 0;
 }
 
-void server::stop() noexcept { impl_->stop_requested.store(true); }
+void server::stop() noexcept {
+  impl_->stop_requested.store(true);
+}
 
 std::vector<std::string> server::local_addresses() const {
   std::vector<std::string> out;
-  for (const auto& a : impl_->cfg.addresses) out.push_back(a.to_string());
+  for (const auto& a : impl_->cfg.addresses)
+    out.push_back(a.to_string());
   return out;
 }
 
@@ -373,7 +397,9 @@ std::vector<std::string> server::local_tls_addresses() const {
   return out;
 }
 
-server_stats server::stats() const noexcept { return impl_->stats(); }
+server_stats server::stats() const noexcept {
+  return impl_->stats();
+}
 
 server_stats server::impl::stats() const noexcept {
   server_stats s;
@@ -423,6 +449,8 @@ server_stats server::impl::stats() const noexcept {
   return s;
 }
 
-const server_options& server::options() const noexcept { return impl_->cfg.options; }
+const server_options& server::options() const noexcept {
+  return impl_->cfg.options;
+}
 
 }  // namespace portico
