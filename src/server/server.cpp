@@ -63,9 +63,9 @@ void validate(const server_options& o) {
       fail("a TLS certificate needs both a certificate file and a key file");
   }
   for (const auto& p : o.tls_alpn) {
-    // Only what the connections speak may be offered: a client that gets "h2" would speak
-    // HTTP/2 to an HTTP/1.1 session. "h2" is added with HTTP/2.
-    if (p != "http/1.1") fail("TLS ALPN protocol '" + p + "' is not served (only http/1.1)");
+    // Only what the connections speak may be offered.
+    if (p != "http/1.1" && p != "h2")
+      fail("TLS ALPN protocol '" + p + "' is not served (only h2 and http/1.1)");
   }
   if (o.tls_handshake_timeout_ms == 0) fail("timeouts must be positive");
   if (o.backlog <= 0) fail("backlog must be positive");
@@ -100,6 +100,13 @@ server::server(server_options opts) : impl_(std::make_unique<impl>()) {
   c.session.high_water = o.response_high_water;
   c.session.max_buffer = o.response_max_buffer;
   c.session.server_header = o.server_header;
+  c.http2.max_request_body = o.max_body_size;
+  c.http2.high_water = o.response_high_water;
+  c.http2.max_buffer = o.response_max_buffer;
+  c.http2.server_header = o.server_header;
+  c.http2.max_header_list_size =
+      static_cast<std::uint32_t>(std::max<std::size_t>(o.max_header_bytes, 4096));
+  c.http2.shutdown_timeout_ms = std::max<unsigned>(o.linger_timeout_ms, 1000);
   c.conn.tcp_nodelay = o.tcp_nodelay;
   c.conn.keepalive.enabled = o.tcp_keepalive.enabled;
   c.conn.keepalive.idle_s = o.tcp_keepalive.idle_s;

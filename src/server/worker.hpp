@@ -16,6 +16,7 @@
 #include "http/date.hpp"
 #include "http/router.hpp"
 #include "http1/session.hpp"
+#include "http2/session.hpp"
 #include "io/event_loop.hpp"
 #include "net/socket.hpp"
 #include "portico/options.hpp"
@@ -76,6 +77,7 @@ struct shared_config {
   server_options options;
   http::router router;
   http1::session_config session;
+  http2::session_config http2;  // HTTP/2 connections (prior knowledge, ALPN h2, h2c upgrade)
   net::connection_options conn;
   std::vector<net::address> addresses;  // resolved listen addresses (ports fixed after the first bind)
   std::vector<net::address> tls_addresses;   // the same for the TLS listeners
