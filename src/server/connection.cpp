@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <ctime>
 
 #include "core/log.hpp"
@@ -40,6 +42,11 @@ struct connection::h2_state {
   std::unique_ptr<char[]> buf{new char[buf_size]};
   std::uint64_t last_active_ms = 0;  // last input or open stream: the idle timeout counts from it
   bool shutting = false;             // begin_shutdown() was called
+  // After a 101 (h2c): no output until the client preface arrived. Clients read the 101 and
+  // then expect the rest in a buffer of their own (curl 7.88 fails when more than 32 KiB
+  // follow the 101 in one read); this bounds that to nothing, at the cost of one round trip.
+  std::size_t hold_until_input = 0;  // input bytes still to see before writing
+  std::uint64_t hold_since_ms = 0;
 };
 
 struct connection::tls_transport {
@@ -174,6 +181,11 @@ void connection::do_read() {
       }
       if (session_.current_phase() == http1::session::phase::reading_body) body_progress_ = true;
       session_.input_committed(static_cast<std::size_t>(n));
+      if (h2_) {
+        // An h2c upgrade: the rest of the socket is HTTP/2.
+        if (state_ == state::open) h2_read();
+        return;
+      }
       if (static_cast<std::size_t>(n) < space.size()) return;  // drained the socket
       continue;
     }
@@ -203,21 +215,29 @@ void connection::do_read() {
 // The same glue for http2::session: input through consume() (what it does not take waits in the
 // stash), output as iovecs to writev (cleartext) or to the TLS session, file bodies by pread.
 
-void connection::start_h2(std::span<const char> first) {
+void connection::start_h2(std::span<const char> first, const http2::upgrade_request* up,
+                          std::span<const std::byte> settings) {
   detect_ = false;
   preface_len_ = 0;
   h2_ = std::make_unique<h2_state>(w_.config().http2, *this, w_.date(), remote_ip_);
   const std::uint64_t now = w_.loop().now_ms();
   h2_->last_active_ms = now;
   h2_->session.set_time(std::time(nullptr));
-  h2_->session.start(now);
+  if (up) {
+    h2_->hold_until_input = http2::client_preface.size();
+    h2_->hold_since_ms = now;
+    h2_->session.start_upgraded(*up, settings, now);  // dispatches stream 1 (on_request)
+  } else
+    h2_->session.start(now);
+  if (state_ != state::open) return;
   if (w_.draining()) {
     h2_->session.begin_shutdown(now);
     h2_->shutting = true;
   }
   // `first` may point into the HTTP/1.1 input buffer: consume (or stash) before releasing it.
   if (!first.empty()) h2_feed(first);
-  session_.release_idle_buffer();
+  // After an upgrade the HTTP/1.1 session is inside its input processing: leave its buffer.
+  if (!up) session_.release_idle_buffer();
   if (timer_kind_ != timer_kind::none) {
     w_.loop().timers().cancel(timer_);
     timer_kind_ = timer_kind::none;
@@ -230,6 +250,10 @@ void connection::start_h2(std::span<const char> first) {
 bool connection::h2_feed(std::span<const char> in) {
   http2::session& s = h2_->session;
   h2_->last_active_ms = w_.loop().now_ms();
+  if (h2_->hold_until_input > 0) {
+    h2_->hold_until_input -= std::min(h2_->hold_until_input, in.size());
+    if (h2_->hold_until_input == 0) w_.loop().at_turn_end(this);
+  }
   std::size_t taken = s.consume(in, h2_->last_active_ms);
   if (taken < in.size()) {
     h2_->stash.insert(h2_->stash.end(), in.begin() + static_cast<std::ptrdiff_t>(taken),
@@ -288,7 +312,7 @@ void connection::h2_read() {
 }
 
 void connection::h2_flush() {
-  if (write_blocked_) return;
+  if (write_blocked_ || h2_->hold_until_input > 0) return;
   http2::session& s = h2_->session;
   iovec iov[max_iov];
   while (state_ == state::open) {
@@ -438,11 +462,15 @@ void connection::after_io() {
 }
 
 void connection::set_activity(std::uint8_t a) noexcept {
-  if (a == activity_ || (state_ == state::closed && a != no_activity)) return;
-  auto& gauges = w_.stats().activity[tls_ ? 1 : 0];
-  if (activity_ != no_activity) worker_stats::sub(gauges[activity_]);
-  if (a != no_activity) worker_stats::add(gauges[a]);
+  const std::uint8_t slot = static_cast<std::uint8_t>((tls_ ? 1 : 0) + (h2_ ? 2 : 0));
+  if ((a == activity_ && slot == activity_slot_) || (state_ == state::closed && a != no_activity))
+    return;
+  auto& all = w_.stats().activity;
+  // The protocol may have changed since the last count (HTTP/2 chosen): take it off where it was.
+  if (activity_ != no_activity) worker_stats::sub(all[activity_slot_][activity_]);
+  if (a != no_activity) worker_stats::add(all[slot][a]);
   activity_ = a;
+  activity_slot_ = slot;
 }
 
 void connection::arm(timer_kind k, unsigned ms) {
@@ -516,6 +544,13 @@ void connection::on_timer() {
       const std::uint64_t now = w_.loop().now_ms();
       s.set_time(std::time(nullptr));
       s.tick(now);
+      if (h2_->hold_until_input > 0 &&
+          now - h2_->hold_since_ms >= w_.config().options.header_timeout_ms) {
+        // The client preface never came after our 101.
+        worker_stats::add(st.timeouts_header);
+        close_now(false);
+        return;
+      }
       // Keep-alive: no stream and no input for keepalive_timeout_ms -> GOAWAY and close.
       if (!h2_->shutting && s.active_streams() == 0 &&
           now - h2_->last_active_ms >= w_.config().options.keepalive_timeout_ms) {
@@ -534,7 +569,64 @@ void connection::on_timer() {
   }
 }
 
+// h2c (RFC 7540 §3.2; RFC 9113 §3.1 deprecates it, curl --http2 on http:// still uses it): a
+// request without a body, alone in the pipeline, with "Upgrade: h2c", "Connection: Upgrade, ..."
+// and one valid HTTP2-Settings gets "101 Switching Protocols" and becomes stream 1 of an HTTP/2
+// connection. Anything else is answered over HTTP/1.1 as if the Upgrade were not there.
+bool connection::try_h2c_upgrade(detail::exchange& x) {
+  std::string_view upgrade, settings, conn;
+  int settings_count = 0;
+  for (const header_view& h : x.headers) {
+    if (iequals(h.name, "upgrade")) {
+      upgrade = h.value;
+    } else if (iequals(h.name, "http2-settings")) {
+      settings = h.value;
+      ++settings_count;
+    } else if (iequals(h.name, "connection")) {
+      conn = h.value;
+    }
+  }
+  if (upgrade.empty() || settings_count != 1) return false;
+  auto has_token = [](std::string_view list, std::string_view token) {
+    while (!list.empty()) {
+      std::size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (iequals(item, token)) return true;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    return false;
+  };
+  if (!has_token(upgrade, "h2c") || !has_token(conn, "upgrade")) return false;
+  std::optional<std::string> payload = http2::session::decode_http2_settings(settings);
+  if (!payload) return false;
+  static constexpr char answer[] =
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+  // Nothing else is in flight: the 101 goes out alone, in one write on an idle socket.
+  ssize_t n = ::send(fd_.get(), answer, sizeof answer - 1, MSG_NOSIGNAL);
+  if (n != static_cast<ssize_t>(sizeof answer - 1)) {
+    if (n > 0) worker_stats::add(w_.stats().bytes_out, static_cast<std::uint64_t>(n));
+    close_now(true);
+    return true;
+  }
+  worker_stats::add(w_.stats().bytes_out, static_cast<std::uint64_t>(n));
+  worker_stats::add(w_.stats().status_class[1]);
+  session_.stop_for_upgrade();
+  // The request views live in the HTTP/1.1 input buffer, as do the bytes after the request
+  // (the client preface, if the client did not wait for the 101): both are used right here.
+  http2::upgrade_request up{x.method, x.target, x.headers, x.body};
+  std::span<const char> rest = session_.unparsed_input();
+  std::string copy(rest.data(), rest.size());
+  start_h2(copy, &up, std::as_bytes(std::span<const char>(payload->data(), payload->size())));
+  return true;
+}
+
 void connection::on_request(detail::exchange& x) {
+  if (!tls_ && !h2_ && x.body.empty() && session_.pipeline_size() == 1 &&
+      try_h2c_upgrade(x))
+    return;
   auto& st = w_.stats();
   worker_stats::add(st.requests);
   x.dispatch_ns = monotonic_ns();

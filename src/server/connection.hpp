@@ -94,7 +94,9 @@ class connection final : public io::event_handler,
   void proto_input_eof() noexcept;
   void proto_abort_all() noexcept;
   // HTTP/2: `first` are the bytes already read (the client preface and what followed).
-  void start_h2(std::span<const char> first);
+  void start_h2(std::span<const char> first, const http2::upgrade_request* up = nullptr,
+                std::span<const std::byte> settings = {});
+  bool try_h2c_upgrade(detail::exchange& x);
   bool h2_feed(std::span<const char> in);
   bool h2_feed_stash();
   void h2_read();
@@ -132,6 +134,7 @@ class connection final : public io::event_handler,
   bool write_blocked_ = false;  // the last write hit EAGAIN
   bool body_progress_ = false;  // body bytes arrived since the timer was armed
   std::uint8_t activity_ = no_activity;  // a conn_activity, counted in the worker's gauges
+  std::uint8_t activity_slot_ = 0;       // ... in activity[activity_slot_] (protocol, transport)
   // Cleartext: the first bytes are not classified yet (HTTP/2 client preface or HTTP/1.1).
   bool detect_ = true;
   std::uint8_t preface_len_ = 0;  // a prefix of the client preface read so far

@@ -414,14 +414,25 @@ server_stats server::impl::stats() const noexcept {
     auto gauge = [&](int secure, conn_activity a) {
       return r(st.activity[secure][static_cast<int>(a)]);
     };
-    s.tls_connections_reading += gauge(1, conn_activity::reading);
-    s.tls_connections_writing += gauge(1, conn_activity::writing);
-    s.tls_connections_idle += gauge(1, conn_activity::idle);
-    s.tls_connections_closing += gauge(1, conn_activity::closing);
-    s.connections_reading += gauge(0, conn_activity::reading) + gauge(1, conn_activity::reading);
-    s.connections_writing += gauge(0, conn_activity::writing) + gauge(1, conn_activity::writing);
-    s.connections_idle += gauge(0, conn_activity::idle) + gauge(1, conn_activity::idle);
-    s.connections_closing += gauge(0, conn_activity::closing) + gauge(1, conn_activity::closing);
+    auto sum = [&](conn_activity a) {
+      return gauge(0, a) + gauge(1, a) + gauge(2, a) + gauge(3, a);
+    };
+    s.tls_connections_reading += gauge(1, conn_activity::reading) + gauge(3, conn_activity::reading);
+    s.tls_connections_writing += gauge(1, conn_activity::writing) + gauge(3, conn_activity::writing);
+    s.tls_connections_idle += gauge(1, conn_activity::idle) + gauge(3, conn_activity::idle);
+    s.tls_connections_closing += gauge(1, conn_activity::closing) + gauge(3, conn_activity::closing);
+    s.http2_connections_reading += gauge(2, conn_activity::reading) + gauge(3, conn_activity::reading);
+    s.http2_connections_writing += gauge(2, conn_activity::writing) + gauge(3, conn_activity::writing);
+    s.http2_connections_idle += gauge(2, conn_activity::idle) + gauge(3, conn_activity::idle);
+    s.http2_connections_closing += gauge(2, conn_activity::closing) + gauge(3, conn_activity::closing);
+    s.http2_tls_connections_reading += gauge(3, conn_activity::reading);
+    s.http2_tls_connections_writing += gauge(3, conn_activity::writing);
+    s.http2_tls_connections_idle += gauge(3, conn_activity::idle);
+    s.http2_tls_connections_closing += gauge(3, conn_activity::closing);
+    s.connections_reading += sum(conn_activity::reading);
+    s.connections_writing += sum(conn_activity::writing);
+    s.connections_idle += sum(conn_activity::idle);
+    s.connections_closing += sum(conn_activity::closing);
     for (std::size_t i = 0; i < s.latency_counts.size(); ++i) {
       s.latency_counts[i] += r(st.latency[i]);
     }

@@ -1,4 +1,4 @@
-"""HTTP/2 in the server: cleartext prior knowledge (h2c), TLS with ALPN h2.
+"""HTTP/2 in the server: cleartext prior knowledge, h2c Upgrade, TLS with ALPN h2.
 
 Clients: curl (--http2-prior-knowledge, --http2 over https), nghttp (SETTINGS exchange) and
 python3-h2 over a raw socket (concurrent streams, RST_STREAM, graceful GOAWAY). Every socket has
@@ -210,6 +210,18 @@ class PriorKnowledgeTest(Http2Base, unittest.TestCase):
             self.assertIsNone(c.goaway)
             self.assertTrue(c.settings_acked)
 
+    def test_metrics_protocol_label(self):
+        with self.connect() as s:
+            c = H2Client(s)
+            sid = c.request("/hello.txt")
+            c.pump(lambda: c.ended(sid) and c.settings_acked)
+            m = self.server.metrics()
+            self.assertGreaterEqual(m['portico_connections{protocol="http2",state="idle"}'], 1)
+            # The scrape itself is HTTP/1.1.
+            self.assertGreaterEqual(m['portico_connections{protocol="http1",state="writing"}'], 1)
+        self.assertIn('portico_connections{protocol="http2",state="writing"}',
+                      self.server.metrics())
+
     def test_bad_preface_frames_goaway(self):
         # The preface, then a frame that is not SETTINGS: GOAWAY PROTOCOL_ERROR and close.
         with self.connect() as s:
@@ -224,6 +236,74 @@ class PriorKnowledgeTest(Http2Base, unittest.TestCase):
                 data += chunk
             # A GOAWAY frame (type 7) with PROTOCOL_ERROR (1) somewhere in what came back.
             self.assertIn(b"\x07\x00\x00\x00\x00\x00", data)
+
+
+class UpgradeTest(Http2Base, unittest.TestCase):
+    """HTTP/1.1 Upgrade: h2c with HTTP2-Settings (RFC 7540 §3.2)."""
+
+    def test_curl_upgrade(self):
+        out = self.base / "big.out"
+        p = curl("-v", "--http2", "-o", out, "-w", "%{http_version} %{http_code}",
+                 self.server.url("/big.bin"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("101 Switching Protocols", p.stderr)
+        self.assertEqual(p.stdout, b"2 200")
+        self.assertEqual(out.read_bytes(), self.big)
+        # Two URLs: the second request reuses the upgraded connection.
+        p = curl("--http2", "-w", " %{http_version}\n", self.server.url("/hello.txt"),
+                 self.server.url("/hello.txt"))
+        self.assertEqual(p.stdout, (HELLO + b" 2\n") * 2)
+
+    def test_upgrade_with_body_is_ignored(self):
+        p = curl("--http2", "-w", " %{http_version}", "--data-binary", "abc",
+                 self.server.url("/echo"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"abc 1.1")
+
+    def test_bad_settings_is_ignored(self):
+        with socket.create_connection(("127.0.0.1", self.server.port),
+                                      timeout=scaled(10)) as s:
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, "
+                      b"HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: %%%\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+            self.assertTrue(data.endswith(HELLO))
+
+    def test_raw_upgrade_with_preface_sent_at_once(self):
+        with socket.create_connection(("127.0.0.1", self.server.port),
+                                      timeout=scaled(10)) as s:
+            c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            token = c.initiate_upgrade_connection()
+            preface = c.data_to_send()
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, "
+                      b"HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: " + token
+                      + b"\r\n\r\n" + preface)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, "closed before the 101")
+                buf += chunk
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+            client = H2Client.__new__(H2Client)
+            client.sock, client.conn = s, c
+            client.responses = {1: {"headers": None, "data": bytearray(), "ended": False}}
+            client.resets, client.goaway = {}, None
+            client.settings_acked, client.peer_settings = False, None
+            for ev in c.receive_data(rest):
+                client.on_event(ev)
+            client.flush()
+            client.pump(lambda: client.ended(1))
+            self.assertEqual(client.responses[1]["headers"][":status"], "200")
+            self.assertEqual(bytes(client.responses[1]["data"]), HELLO)
+            sid = client.request("/hello.txt")
+            client.pump(lambda: client.ended(sid))
+            self.assertEqual(bytes(client.responses[sid]["data"]), HELLO)
 
 
 class DrainTest(Http2Base, unittest.TestCase):
