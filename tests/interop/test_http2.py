@@ -222,6 +222,17 @@ class PriorKnowledgeTest(Http2Base, unittest.TestCase):
         self.assertIn('portico_connections{protocol="http2",state="writing"}',
                       self.server.metrics())
 
+    def test_access_log_says_http2(self):
+        log = self.base / "access.log"
+        with Server(["--threads", "1", "--access-log", str(log)], root=self.root) as srv:
+            p = curl("--http2-prior-knowledge", srv.url("/hello.txt"))
+            self.assertEqual(p.stdout, HELLO)
+            deadline = time.monotonic() + scaled(5)
+            while time.monotonic() < deadline and b"HTTP/2.0" not in (
+                    log.read_bytes() if log.exists() else b""):
+                time.sleep(0.05)
+            self.assertIn(b'"GET /hello.txt HTTP/2.0" 200 13', log.read_bytes())
+
     def test_bad_preface_frames_goaway(self):
         # The preface, then a frame that is not SETTINGS: GOAWAY PROTOCOL_ERROR and close.
         with self.connect() as s:
