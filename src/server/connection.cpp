@@ -646,6 +646,8 @@ void connection::on_request(detail::exchange& x) {
           res.status(500).header("Content-Type", "text/plain; charset=utf-8");
           res.send("500 Internal Server Error\n");
         } else {
+          // HTTP/2 too: the session has no per-stream abort from a handler yet (RST_STREAM
+          // would do); the connection is cut as for HTTP/1.1.
           x.abort();
           close_now(true);
         }
@@ -671,7 +673,7 @@ void connection::on_response_done(const detail::exchange& x, std::uint64_t bytes
     std::uint64_t now = monotonic_ns();
     st.observe_latency(now > x.dispatch_ns ? now - x.dispatch_ns : 0);
   }
-  if (session_.closed_on_error() && x.status >= 400) worker_stats::add(st.protocol_errors);
+  if (proto_closed_on_error() && x.status >= 400) worker_stats::add(st.protocol_errors);
   if (auto* log = w_.config().log) log->write(x, bytes, std::time(nullptr));
 }
 
