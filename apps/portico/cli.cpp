@@ -17,7 +17,8 @@ namespace portico::cli {
 const char* const usage_text = R"(Usage: portico <command> [options]
 
 Commands:
-  serve [DIR]      Serve the files under DIR over HTTP/1.1, and over HTTPS with --tls-cert
+  serve [DIR]      Serve the files under DIR over HTTP/1.1 and HTTP/2 (prior knowledge),
+                   and over HTTPS (h2, http/1.1) with --tls-cert
                    (default: the bundled demo site)
   portcheck PORT   Can a server listen on PORT? If not, who holds it (portcheck --help)
   tcpstat          TCP states per port, queues, kernel counters, findings (tcpstat --help)
@@ -34,8 +35,8 @@ Options of serve (defaults in brackets):
   --share-port                Listen even if another socket listens on the address (SO_REUSEPORT
                               then splits connections with it) [refused: address in use]
   --max-connections N         Open connections per worker; 0 = unlimited [0]
- HTTPS (HTTP/1.1 over TLS 1.2 and 1.3 with session resumption; ALPN offers http/1.1 only
- until HTTP/2 is served, and a client offering only h2 gets HTTP/1.1 without ALPN; docs/tls.md)
+ HTTPS (HTTP/2 and HTTP/1.1 over TLS 1.2 and 1.3 with session resumption; ALPN offers h2
+ and http/1.1; docs/tls.md, docs/http2.md)
   --tls-cert FILE --tls-key FILE
                               PEM certificate chain (leaf first) and its private key; repeat
                               the pair for more certificates: the first is the default, the

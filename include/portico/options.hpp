@@ -78,10 +78,10 @@ struct server_options {
   /// the server constructor, which throws portico::tls_config_error naming the file when one
   /// cannot be used. Expired certificates are loaded with a warning in the log.
   std::vector<tls_certificate> tls_certificates{};
-  /// ALPN protocols offered, in server preference order (RFC 7301). Only HTTP/1.1 is served
-  /// for now, so only "http/1.1" is accepted here ("h2" comes with HTTP/2). A client offering
-  /// none of them (say only "h2") still gets a connection, without ALPN, and speaks HTTP/1.1.
-  std::vector<std::string> tls_alpn{"http/1.1"};
+  /// ALPN protocols offered, in server preference order (RFC 7301): "h2" (HTTP/2 over TLS,
+  /// docs/http2.md) and "http/1.1" are served; nothing else is accepted here. A client offering
+  /// none of them still gets a connection, without ALPN, and speaks HTTP/1.1.
+  std::vector<std::string> tls_alpn{"h2", "http/1.1"};
   /// From the accepted connection to the end of the TLS handshake, not extended by progress:
   /// then the connection is closed.
   unsigned tls_handshake_timeout_ms = 10000;

@@ -63,6 +63,13 @@ struct server_stats {
   /// connection still in its TLS handshake counts as reading).
   std::uint64_t tls_connections_reading = 0, tls_connections_writing = 0, tls_connections_idle = 0,
                 tls_connections_closing = 0;
+  /// The part of the four totals that speaks HTTP/2 (prior knowledge, h2c upgrade or ALPN h2;
+  /// writing: streams open, idle: none), and of those the ones over TLS (also counted in
+  /// tls_connections_*).
+  std::uint64_t http2_connections_reading = 0, http2_connections_writing = 0,
+                http2_connections_idle = 0, http2_connections_closing = 0;
+  std::uint64_t http2_tls_connections_reading = 0, http2_tls_connections_writing = 0,
+                http2_tls_connections_idle = 0, http2_tls_connections_closing = 0;
   /// Request latency histogram (see latency_bounds_us), not cumulative: latency_counts[i]
   /// counts the responses with latency in (bound[i-1], bound[i]]; the last element counts those
   /// above the last bound. Only requests dispatched to a handler whose response went out in

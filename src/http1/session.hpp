@@ -139,6 +139,13 @@ class session final : public detail::exchange_owner {
   /// The transport failed (reset, write timeout): every exchange is aborted and detached.
   void abort_all() noexcept;
 
+  /// From session_events::on_request() only: the connection switches to another protocol
+  /// after this request (h2c, RFC 9113 §3.2 / RFC 7540 §3.2). No more input is parsed and the
+  /// caller never drives the session again (it only destroys it or calls abort_all()). The
+  /// bytes received after the request are in unparsed_input() (valid until the next call).
+  void stop_for_upgrade() noexcept { closing_ = true; }
+  std::span<const char> unparsed_input() const noexcept { return in_.readable(); }
+
   std::uint32_t requests_seen() const noexcept { return requests_; }
   std::size_t pipeline_size() const noexcept { return in_flight_; }
   /// Gives the input buffer back to the pool if it holds nothing that is still needed.

@@ -54,7 +54,7 @@ void access_log::write(const detail::exchange& x, std::uint64_t body_bytes,
       append_escaped(line, x.method);
       line += ' ';
       append_escaped(line, x.target);
-      line += x.version == 10 ? " HTTP/1.0" : " HTTP/1.1";
+      line += x.version == 10 ? " HTTP/1.0" : x.version == 20 ? " HTTP/2.0" : " HTTP/1.1";
     }
     line += "\" ";
     line += std::to_string(x.status);

@@ -6,9 +6,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <ctime>
 
 #include "core/log.hpp"
+#include "http2/constants.hpp"
 #include "net/socket.hpp"
 #include "server/access_log.hpp"
 #include "server/worker.hpp"
@@ -29,6 +32,23 @@ std::uint64_t monotonic_ns() noexcept {
 }
 }  // namespace
 
+struct connection::h2_state {
+  h2_state(const http2::session_config& cfg, connection& c, http::date_cache& date,
+           std::string_view ip)
+      : session(cfg, c, &c, date, ip) {}
+  static constexpr std::size_t buf_size = 16 * 1024;
+  http2::session session;
+  std::vector<char> stash;  // input the session did not take yet (back-pressure)
+  std::unique_ptr<char[]> buf{new char[buf_size]};
+  std::uint64_t last_active_ms = 0;  // last input or open stream: the idle timeout counts from it
+  bool shutting = false;             // begin_shutdown() was called
+  // After a 101 (h2c): no output until the client preface arrived. Clients read the 101 and
+  // then expect the rest in a buffer of their own (curl 7.88 fails when more than 32 KiB
+  // follow the 101 in one read); this bounds that to nothing, at the cost of one round trip.
+  std::size_t hold_until_input = 0;  // input bytes still to see before writing
+  std::uint64_t hold_since_ms = 0;
+};
+
 struct connection::tls_transport {
   explicit tls_transport(const tls::server_context& ctx) : session(ctx) {}
   tls::session session;
@@ -46,6 +66,7 @@ connection::connection(worker& w, unique_fd fd, const char* remote_ip,
                init_ip(remote_ip)) {
   timer_.owner = this;
   timer_.fire = &connection::timer_fired;
+  detect_ = tls == nullptr;
   if (tls) {
     tls_ = std::make_unique<tls_transport>(*tls);
     tls_->handshake_deadline_ms = w.loop().now_ms() + w.config().options.tls_handshake_timeout_ms;
@@ -85,13 +106,40 @@ void connection::on_events(std::uint32_t events) {
 }
 
 bool connection::output_pending() const noexcept {
-  if (tls_) return tls_->session.has_output() || session_.has_output();
-  return session_.has_output();
+  if (tls_) return tls_->session.has_output() || proto_has_output();
+  return proto_has_output();
+}
+
+bool connection::proto_done() const noexcept {
+  return h2_ ? h2_->session.done() : session_.done();
+}
+bool connection::proto_has_output() const noexcept {
+  return h2_ ? h2_->session.has_output() : session_.has_output();
+}
+bool connection::proto_wants_input() const noexcept {
+  return h2_ ? h2_->session.wants_input() : session_.wants_input();
+}
+bool connection::proto_closed_on_error() const noexcept {
+  return h2_ ? h2_->session.closed_on_error() : session_.closed_on_error();
+}
+void connection::proto_input_eof() noexcept {
+  if (h2_)
+    h2_->session.input_eof();
+  else
+    session_.input_eof();
+}
+void connection::proto_abort_all() noexcept {
+  session_.abort_all();
+  if (h2_) h2_->session.abort_all();
 }
 
 void connection::do_read() {
   if (tls_) {
     tls_read();
+    return;
+  }
+  if (h2_) {
+    h2_read();
     return;
   }
   session_.set_time(std::time(nullptr));
@@ -103,15 +151,51 @@ void connection::do_read() {
       read_pending_ = true;
       return;
     }
-    ssize_t n = ::read(fd_.get(), space.data(), space.size());
+    // Protocol detection (first bytes of a cleartext connection): the HTTP/2 client preface
+    // (prior knowledge, RFC 9113 §3.3) or HTTP/1.1. The bytes are read where HTTP/1.1 wants
+    // them, so HTTP/1.1 pays no copy; a partial preface waits in preface_.
+    std::size_t pre = 0;
+    if (detect_ && preface_len_ > 0) {
+      pre = preface_len_;
+      std::memcpy(space.data(), preface_, pre);
+    }
+    ssize_t n = ::read(fd_.get(), space.data() + pre, space.size() - pre);
     if (n > 0) {
       worker_stats::add(w_.stats().bytes_in, static_cast<std::uint64_t>(n));
+      if (detect_) {
+        const std::size_t got = pre + static_cast<std::size_t>(n);
+        switch (http2::match_client_preface({space.data(), got})) {
+          case http2::preface_match::yes:
+            start_h2(space.first(got));
+            return;
+          case http2::preface_match::need_more:
+            std::memcpy(preface_, space.data(), got);
+            preface_len_ = static_cast<std::uint8_t>(got);
+            return;  // got < 24 < space: the socket is drained
+          case http2::preface_match::no:
+            detect_ = false;
+            preface_len_ = 0;
+            n = static_cast<ssize_t>(got);
+            break;
+        }
+      }
       if (session_.current_phase() == http1::session::phase::reading_body) body_progress_ = true;
       session_.input_committed(static_cast<std::size_t>(n));
+      if (h2_) {
+        // An h2c upgrade: the rest of the socket is HTTP/2.
+        if (state_ == state::open) h2_read();
+        return;
+      }
       if (static_cast<std::size_t>(n) < space.size()) return;  // drained the socket
       continue;
     }
     if (n == 0) {
+      if (pre > 0) {
+        // A prefix of the preface and then EOF: HTTP/1.1 answers it.
+        detect_ = false;
+        preface_len_ = 0;
+        session_.input_committed(pre);
+      }
       session_.input_eof();
       return;
     }
@@ -127,6 +211,165 @@ void connection::do_read() {
   }
 }
 
+// ---- HTTP/2 ------------------------------------------------------------------------------------
+// The same glue for http2::session: input through consume() (what it does not take waits in the
+// stash), output as iovecs to writev (cleartext) or to the TLS session, file bodies by pread.
+
+void connection::start_h2(std::span<const char> first, const http2::upgrade_request* up,
+                          std::span<const std::byte> settings) {
+  detect_ = false;
+  preface_len_ = 0;
+  h2_ = std::make_unique<h2_state>(w_.config().http2, *this, w_.date(), remote_ip_);
+  const std::uint64_t now = w_.loop().now_ms();
+  h2_->last_active_ms = now;
+  h2_->session.set_time(std::time(nullptr));
+  if (up) {
+    h2_->hold_until_input = http2::client_preface.size();
+    h2_->hold_since_ms = now;
+    h2_->session.start_upgraded(*up, settings, now);  // dispatches stream 1 (on_request)
+  } else
+    h2_->session.start(now);
+  if (state_ != state::open) return;
+  if (w_.draining()) {
+    h2_->session.begin_shutdown(now);
+    h2_->shutting = true;
+  }
+  // `first` may point into the HTTP/1.1 input buffer: consume (or stash) before releasing it.
+  if (!first.empty()) h2_feed(first);
+  // After an upgrade the HTTP/1.1 session is inside its input processing: leave its buffer.
+  if (!up) session_.release_idle_buffer();
+  if (timer_kind_ != timer_kind::none) {
+    w_.loop().timers().cancel(timer_);
+    timer_kind_ = timer_kind::none;
+  }
+  w_.loop().at_turn_end(this);
+  if (!tls_ && state_ == state::open) h2_read();  // the read may have stopped at a full buffer
+}
+
+// Feeds `in` to the session; what it does not take is stashed. False when input must stop.
+bool connection::h2_feed(std::span<const char> in) {
+  http2::session& s = h2_->session;
+  h2_->last_active_ms = w_.loop().now_ms();
+  if (h2_->hold_until_input > 0) {
+    h2_->hold_until_input -= std::min(h2_->hold_until_input, in.size());
+    if (h2_->hold_until_input == 0) w_.loop().at_turn_end(this);
+  }
+  std::size_t taken = s.consume(in, h2_->last_active_ms);
+  if (taken < in.size()) {
+    h2_->stash.insert(h2_->stash.end(), in.begin() + static_cast<std::ptrdiff_t>(taken),
+                      in.end());
+    return false;
+  }
+  return s.wants_input();
+}
+
+// Offers the stash again. True when it is empty afterwards and the session wants more.
+bool connection::h2_feed_stash() {
+  if (h2_->stash.empty()) return h2_->session.wants_input();
+  if (!h2_->session.wants_input()) return false;
+  std::vector<char> in;
+  in.swap(h2_->stash);
+  return h2_feed(in);
+}
+
+void connection::h2_read() {
+  http2::session& s = h2_->session;
+  s.set_time(std::time(nullptr));
+  read_pending_ = false;
+  if (!h2_feed_stash()) {
+    read_pending_ = true;
+    return;
+  }
+  while (state_ == state::open) {
+    if (!s.wants_input()) {
+      read_pending_ = true;
+      return;
+    }
+    ssize_t n = ::read(fd_.get(), h2_->buf.get(), h2_state::buf_size);
+    if (n > 0) {
+      worker_stats::add(w_.stats().bytes_in, static_cast<std::uint64_t>(n));
+      if (!h2_feed({h2_->buf.get(), static_cast<std::size_t>(n)})) {
+        read_pending_ = true;
+        return;
+      }
+      if (static_cast<std::size_t>(n) < h2_state::buf_size) return;
+      continue;
+    }
+    if (n == 0) {
+      s.input_eof();
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return;
+    if (errno == ECONNRESET || errno == EPIPE || errno == ETIMEDOUT) {
+      peer_reset();
+      return;
+    }
+    LOG_DEBUG("read: %s", std::strerror(errno));
+    close_now(false);
+    return;
+  }
+}
+
+void connection::h2_flush() {
+  if (write_blocked_ || h2_->hold_until_input > 0) return;
+  http2::session& s = h2_->session;
+  iovec iov[max_iov];
+  while (state_ == state::open) {
+    std::size_t n = s.pending_output(std::span<iovec>(iov, max_iov));
+    if (n == 0) return;
+    ssize_t written = ::writev(fd_.get(), iov, static_cast<int>(n));
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        write_blocked_ = true;
+        return;
+      }
+      if (errno == EPIPE || errno == ECONNRESET || errno == ETIMEDOUT) {
+        peer_reset();
+        return;
+      }
+      LOG_WARN("write: %s", std::strerror(errno));
+      close_now(true);
+      return;
+    }
+    worker_stats::add(w_.stats().bytes_out, static_cast<std::uint64_t>(written));
+    if (timer_kind_ == timer_kind::write) timer_kind_ = timer_kind::none;  // progress: re-arm
+    s.commit_output(static_cast<std::size_t>(written));
+  }
+}
+
+std::size_t connection::read(int fd, std::uint64_t offset, std::span<char> out) {
+  for (;;) {
+    ssize_t got = ::pread(fd, out.data(), out.size(), static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      LOG_WARN("pread: %s", got == 0 ? "file ended early" : std::strerror(errno));
+      return 0;
+    }
+    return static_cast<std::size_t>(got);
+  }
+}
+
+void connection::h2_after_io() {
+  http2::session& s = h2_->session;
+  if (s.done()) {
+    close_graceful();
+    return;
+  }
+  const std::uint64_t now = w_.loop().now_ms();
+  const bool active = s.active_streams() > 0;
+  if (active) h2_->last_active_ms = now;
+  if (write_blocked_ && output_pending()) {
+    if (timer_kind_ != timer_kind::write)
+      arm(timer_kind::write, w_.config().options.write_timeout_ms);
+  } else if (timer_kind_ != timer_kind::h2_tick) {
+    arm(timer_kind::h2_tick, 1000);
+  }
+  conn_activity a = active ? conn_activity::writing : conn_activity::idle;
+  set_activity(static_cast<std::uint8_t>(a));
+}
+
 void connection::on_output_ready() {
   if (state_ == state::open) w_.loop().at_turn_end(this);
 }
@@ -136,13 +379,17 @@ void connection::on_turn_end() {
   flush();
   if (state_ != state::open) return;
   // Output went out: requests left in the kernel may now fit in the pipeline.
-  if (read_pending_ && session_.wants_input()) do_read();
+  if (read_pending_ && proto_wants_input()) do_read();
   if (state_ == state::open) after_io();
 }
 
 void connection::flush() {
   if (tls_) {
     tls_flush();
+    return;
+  }
+  if (h2_) {
+    h2_flush();
     return;
   }
   if (write_blocked_) return;
@@ -190,6 +437,10 @@ void connection::flush() {
 void connection::after_io() {
   if (state_ != state::open) return;
   if (tls_ && !tls_after_io()) return;
+  if (h2_) {
+    h2_after_io();
+    return;
+  }
   if (session_.done() && !session_.has_output()) {
     close_graceful();
     return;
@@ -211,11 +462,15 @@ void connection::after_io() {
 }
 
 void connection::set_activity(std::uint8_t a) noexcept {
-  if (a == activity_ || (state_ == state::closed && a != no_activity)) return;
-  auto& gauges = w_.stats().activity[tls_ ? 1 : 0];
-  if (activity_ != no_activity) worker_stats::sub(gauges[activity_]);
-  if (a != no_activity) worker_stats::add(gauges[a]);
+  const std::uint8_t slot = static_cast<std::uint8_t>((tls_ ? 1 : 0) + (h2_ ? 2 : 0));
+  if ((a == activity_ && slot == activity_slot_) || (state_ == state::closed && a != no_activity))
+    return;
+  auto& all = w_.stats().activity;
+  // The protocol may have changed since the last count (HTTP/2 chosen): take it off where it was.
+  if (activity_ != no_activity) worker_stats::sub(all[activity_slot_][activity_]);
+  if (a != no_activity) worker_stats::add(all[slot][a]);
   activity_ = a;
+  activity_slot_ = slot;
 }
 
 void connection::arm(timer_kind k, unsigned ms) {
@@ -282,8 +537,29 @@ void connection::on_timer() {
       return;
     case timer_kind::linger:
       // The peer neither closed nor stopped sending after our FIN.
-      close_now(session_.closed_on_error());
+      close_now(proto_closed_on_error());
       return;
+    case timer_kind::h2_tick: {
+      http2::session& s = h2_->session;
+      const std::uint64_t now = w_.loop().now_ms();
+      s.set_time(std::time(nullptr));
+      s.tick(now);
+      if (h2_->hold_until_input > 0 &&
+          now - h2_->hold_since_ms >= w_.config().options.header_timeout_ms) {
+        // The client preface never came after our 101.
+        worker_stats::add(st.timeouts_header);
+        close_now(false);
+        return;
+      }
+      // Keep-alive: no stream and no input for keepalive_timeout_ms -> GOAWAY and close.
+      if (!h2_->shutting && s.active_streams() == 0 &&
+          now - h2_->last_active_ms >= w_.config().options.keepalive_timeout_ms) {
+        worker_stats::add(st.timeouts_idle);
+        s.begin_shutdown(now);
+        h2_->shutting = true;
+      }
+      break;
+    }
     case timer_kind::none:
       return;
   }
@@ -293,7 +569,64 @@ void connection::on_timer() {
   }
 }
 
+// h2c (RFC 7540 §3.2; RFC 9113 §3.1 deprecates it, curl --http2 on http:// still uses it): a
+// request without a body, alone in the pipeline, with "Upgrade: h2c", "Connection: Upgrade, ..."
+// and one valid HTTP2-Settings gets "101 Switching Protocols" and becomes stream 1 of an HTTP/2
+// connection. Anything else is answered over HTTP/1.1 as if the Upgrade were not there.
+bool connection::try_h2c_upgrade(detail::exchange& x) {
+  std::string_view upgrade, settings, conn;
+  int settings_count = 0;
+  for (const header_view& h : x.headers) {
+    if (iequals(h.name, "upgrade")) {
+      upgrade = h.value;
+    } else if (iequals(h.name, "http2-settings")) {
+      settings = h.value;
+      ++settings_count;
+    } else if (iequals(h.name, "connection")) {
+      conn = h.value;
+    }
+  }
+  if (upgrade.empty() || settings_count != 1) return false;
+  auto has_token = [](std::string_view list, std::string_view token) {
+    while (!list.empty()) {
+      std::size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (iequals(item, token)) return true;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+    return false;
+  };
+  if (!has_token(upgrade, "h2c") || !has_token(conn, "upgrade")) return false;
+  std::optional<std::string> payload = http2::session::decode_http2_settings(settings);
+  if (!payload) return false;
+  static constexpr char answer[] =
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+  // Nothing else is in flight: the 101 goes out alone, in one write on an idle socket.
+  ssize_t n = ::send(fd_.get(), answer, sizeof answer - 1, MSG_NOSIGNAL);
+  if (n != static_cast<ssize_t>(sizeof answer - 1)) {
+    if (n > 0) worker_stats::add(w_.stats().bytes_out, static_cast<std::uint64_t>(n));
+    close_now(true);
+    return true;
+  }
+  worker_stats::add(w_.stats().bytes_out, static_cast<std::uint64_t>(n));
+  worker_stats::add(w_.stats().status_class[1]);
+  session_.stop_for_upgrade();
+  // The request views live in the HTTP/1.1 input buffer, as do the bytes after the request
+  // (the client preface, if the client did not wait for the 101): both are used right here.
+  http2::upgrade_request up{x.method, x.target, x.headers, x.body};
+  std::span<const char> rest = session_.unparsed_input();
+  std::string copy(rest.data(), rest.size());
+  start_h2(copy, &up, std::as_bytes(std::span<const char>(payload->data(), payload->size())));
+  return true;
+}
+
 void connection::on_request(detail::exchange& x) {
+  if (!tls_ && !h2_ && x.body.empty() && session_.pipeline_size() == 1 &&
+      try_h2c_upgrade(x))
+    return;
   auto& st = w_.stats();
   worker_stats::add(st.requests);
   x.dispatch_ns = monotonic_ns();
@@ -313,6 +646,8 @@ void connection::on_request(detail::exchange& x) {
           res.status(500).header("Content-Type", "text/plain; charset=utf-8");
           res.send("500 Internal Server Error\n");
         } else {
+          // HTTP/2 too: the session has no per-stream abort from a handler yet (RST_STREAM
+          // would do); the connection is cut as for HTTP/1.1.
           x.abort();
           close_now(true);
         }
@@ -338,7 +673,7 @@ void connection::on_response_done(const detail::exchange& x, std::uint64_t bytes
     std::uint64_t now = monotonic_ns();
     st.observe_latency(now > x.dispatch_ns ? now - x.dispatch_ns : 0);
   }
-  if (session_.closed_on_error() && x.status >= 400) worker_stats::add(st.protocol_errors);
+  if (proto_closed_on_error() && x.status >= 400) worker_stats::add(st.protocol_errors);
   if (auto* log = w_.config().log) log->write(x, bytes, std::time(nullptr));
 }
 
@@ -352,6 +687,12 @@ void connection::set_timeout(unsigned ms, std::function<void()> fn) {
 
 void connection::drain() {
   if (state_ != state::open) return;
+  if (h2_) {
+    if (!h2_->shutting) h2_->session.begin_shutdown(w_.loop().now_ms());
+    h2_->shutting = true;
+    w_.loop().at_turn_end(this);
+    return;
+  }
   session_.begin_drain();
   w_.loop().at_turn_end(this);
 }
@@ -373,7 +714,7 @@ void connection::close_graceful() {
   }
   state_ = state::lingering;
   set_activity(static_cast<std::uint8_t>(conn_activity::closing));
-  session_.abort_all();
+  proto_abort_all();
   arm(timer_kind::linger, w_.config().options.linger_timeout_ms);
   linger_read();
 }
@@ -399,7 +740,7 @@ void connection::close_now(bool reset) {
   state_ = state::closed;
   set_activity(no_activity);
   w_.loop().timers().cancel(timer_);
-  session_.abort_all();
+  proto_abort_all();
   w_.loop().remove(fd_.get());
   if (reset) {
     worker_stats::add(w_.stats().resets_sent);
@@ -484,7 +825,9 @@ bool connection::tls_pull() {
               std::string(t.cipher()).c_str(), t.resumed() ? " (resumed)" : "",
               static_cast<int>(t.server_name().size()), t.server_name().data(),
               static_cast<int>(t.alpn().size()), t.alpn().data());
+    if (t.alpn() == "h2") start_h2({});  // RFC 9113 §3.2: the client preface comes next
   }
+  if (h2_) return tls_pull_h2();
   while (state_ == state::open) {
     // Nothing to decrypt (OpenSSL keeps at most a partial record when our buffer is empty):
     // do not take an http1 input buffer from the pool for nothing.
@@ -521,6 +864,42 @@ bool connection::tls_pull() {
   return false;
 }
 
+// tls_pull() for HTTP/2: decrypts into the connection's buffer and feeds the session.
+bool connection::tls_pull_h2() {
+  tls::session& t = tls_->session;
+  h2_->session.set_time(std::time(nullptr));
+  if (!h2_feed_stash()) {
+    read_pending_ = true;
+    return false;
+  }
+  while (state_ == state::open) {
+    if (t.buffered_input() == 0 && !t.has_buffered_plaintext() && !tls_->peer_eof) return true;
+    tls::io_result r = t.read(std::as_writable_bytes(std::span<char>(h2_->buf.get(),
+                                                                      h2_state::buf_size)));
+    switch (r.st) {
+      case tls::status::ok:
+        if (!h2_feed({h2_->buf.get(), r.bytes})) {
+          read_pending_ = true;
+          return false;
+        }
+        continue;
+      case tls::status::want_more:
+        if (tls_->peer_eof) {
+          h2_->session.input_eof();
+          return false;
+        }
+        return true;
+      case tls::status::closed:
+        h2_->session.input_eof();
+        return false;
+      case tls::status::error:
+        tls_failed();
+        return false;
+    }
+  }
+  return false;
+}
+
 void connection::tls_failed() {
   tls::session& t = tls_->session;
   const std::error_code ec = t.error();
@@ -540,7 +919,7 @@ void connection::tls_failed() {
             ec.message().c_str(), t.error_detail().c_str());
   // No more responses; the alert for the peer (if any) is in pending_output(): tls_after_io()
   // has it flushed, then closes gracefully.
-  session_.abort_all();
+  proto_abort_all();
 }
 
 void connection::tls_plain_http() {
@@ -582,12 +961,12 @@ bool connection::tls_after_io() {
       }
       set_activity(static_cast<std::uint8_t>(conn_activity::reading));
       // Drain (or the peer's EOF) before the handshake finished: nothing to say.
-      if (!session_.done()) return false;
+      if (!proto_done()) return false;
       t.close();  // before the handshake: sends nothing
       close_graceful();
       return false;
     }
-    if (!session_.done() || session_.has_output()) return true;
+    if (!proto_done() || proto_has_output()) return true;
     // The last response is out (or the drain began): close_notify, then the lingering close.
     t.close();
     tls_->closing = true;
@@ -641,9 +1020,59 @@ void connection::tls_flush() {
 // records of a large piece, which are encrypted where they are. File pieces are read 16 KiB at
 // a time into the scratch buffer, only when the TLS output has room for the record, so no read
 // is wasted.
+// Encrypts the bytes of `iov` in records of up to 16 KiB along the byte stream: pieces are
+// copied into the scratch buffer until it is full, except whole records of a large piece when
+// nothing is staged. Returns the plaintext bytes taken; `full` when the TLS output is full.
+std::size_t connection::tls_write_iovs(const iovec* iov, std::size_t n, bool& full) {
+  tls::session& t = tls_->session;
+  const std::span<std::byte> scratch = w_.tls_scratch();
+  std::size_t taken = 0;
+  std::size_t staged = 0;
+  full = false;
+  auto write_some = [&](const void* data, std::size_t size) {
+    tls::io_result r = t.write({static_cast<const std::byte*>(data), size});
+    taken += r.bytes;
+    if (r.bytes < size) full = true;
+  };
+  for (std::size_t i = 0; i < n && !full; ++i) {
+    auto* p = static_cast<const std::byte*>(iov[i].iov_base);
+    std::size_t len = iov[i].iov_len;
+    while (len > 0 && !full) {
+      if (staged == 0 && len >= scratch.size()) {
+        std::size_t whole = len - len % scratch.size();
+        write_some(p, whole);
+        p += whole;
+        len -= whole;
+        continue;
+      }
+      std::size_t c = std::min(len, scratch.size() - staged);
+      std::memcpy(scratch.data() + staged, p, c);
+      staged += c;
+      p += c;
+      len -= c;
+      if (staged == scratch.size()) {
+        write_some(scratch.data(), staged);
+        staged = 0;
+      }
+    }
+  }
+  if (!full && staged > 0) write_some(scratch.data(), staged);
+  return taken;
+}
+
+// Moves the http1 output into the TLS session while it takes it (up to output_high_water of
+// ciphertext). Memory pieces are gathered into the worker's scratch buffer (one record for a
+// whole small response, or for pipelined ones, instead of one per piece), except whole 16 KiB
+// records of a large piece, which are encrypted where they are. File pieces are read 16 KiB at
+// a time into the scratch buffer, only when the TLS output has room for the record, so no read
+// is wasted.
 void connection::tls_fill() {
   tls::session& t = tls_->session;
   if (!t.handshake_complete()) return;
+  if (h2_) {
+    tls_fill_h2();
+    return;
+  }
   const std::size_t high_water = w_.config().tls->limits().output_high_water;
   const std::span<std::byte> scratch = w_.tls_scratch();
   // tls::session::write() takes a record of `len` plaintext bytes when nothing is pending or
@@ -657,39 +1086,8 @@ void connection::tls_fill() {
     http1::file_piece file;
     std::size_t n = session_.gather(std::span<iovec>(iov, max_iov), &file);
     if (n > 0) {
-      std::size_t taken = 0;
-      std::size_t staged = 0;
       bool full = false;
-      auto write_some = [&](const void* data, std::size_t size) {
-        tls::io_result r = t.write({static_cast<const std::byte*>(data), size});
-        taken += r.bytes;
-        if (r.bytes < size) full = true;
-      };
-      // Records of 16 KiB along the byte stream: pieces are copied into the scratch buffer
-      // until it is full, except whole records of a large piece when nothing is staged.
-      for (std::size_t i = 0; i < n && !full; ++i) {
-        auto* p = static_cast<const std::byte*>(iov[i].iov_base);
-        std::size_t len = iov[i].iov_len;
-        while (len > 0 && !full) {
-          if (staged == 0 && len >= scratch.size()) {
-            std::size_t whole = len - len % scratch.size();
-            write_some(p, whole);
-            p += whole;
-            len -= whole;
-            continue;
-          }
-          std::size_t c = std::min(len, scratch.size() - staged);
-          std::memcpy(scratch.data() + staged, p, c);
-          staged += c;
-          p += c;
-          len -= c;
-          if (staged == scratch.size()) {
-            write_some(scratch.data(), staged);
-            staged = 0;
-          }
-        }
-      }
-      if (!full && staged > 0) write_some(scratch.data(), staged);
+      std::size_t taken = tls_write_iovs(iov, n, full);
       // The iovecs point into the exchanges: only now may output_written() release them.
       if (taken > 0) session_.output_written(taken);
       if (t.failed()) {
@@ -718,6 +1116,30 @@ void connection::tls_fill() {
       return;
     }
     if (r.bytes < static_cast<std::size_t>(got)) return;
+  }
+}
+
+// The HTTP/2 output into the TLS session (file pieces were already read by the session through
+// read(), so everything is memory here).
+void connection::tls_fill_h2() {
+  tls::session& t = tls_->session;
+  http2::session& s = h2_->session;
+  const std::size_t high_water = w_.config().tls->limits().output_high_water;
+  const std::size_t record = w_.tls_scratch().size();
+  iovec iov[max_iov];
+  while (state_ == state::open) {
+    std::size_t pending = t.pending_output().size();
+    if (pending != 0 && pending + record > high_water) return;
+    std::size_t n = s.pending_output(std::span<iovec>(iov, max_iov));
+    if (n == 0) return;
+    bool full = false;
+    std::size_t taken = tls_write_iovs(iov, n, full);
+    if (taken > 0) s.commit_output(taken);
+    if (t.failed()) {
+      tls_failed();
+      return;
+    }
+    if (full || taken == 0) return;
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/unique_fd.hpp"
 #include "http1/session.hpp"
+#include "http2/session.hpp"
 #include "io/event_loop.hpp"
 
 namespace portico::tls {
@@ -31,7 +32,9 @@ class worker;
 
 class connection final : public io::event_handler,
                          public io::turn_end_task,
-                         public http1::session_events {
+                         public http1::session_events,
+                         public http2::session_events,
+                         public http2::body_reader {
  public:
   /// Takes ownership of `fd` (non-blocking, connected). With `tls` (which must outlive the
   /// connection) the connection speaks TLS: it owns a tls::session made from it. Throws
@@ -52,20 +55,26 @@ class connection final : public io::event_handler,
   void on_events(std::uint32_t events) override;
   void on_turn_end() override;
 
-  // http1::session_events
+  // http1::session_events and http2::session_events (the same calls: one override serves both)
   void on_request(detail::exchange& x) override;
   void on_output_ready() override;
   void on_response_done(const detail::exchange& x, std::uint64_t bytes) override;
   void post(std::function<void()> fn) override;
   void set_timeout(unsigned ms, std::function<void()> fn) override;
 
+  // http2::body_reader: pread(2) of file bodies for HTTP/2 DATA frames.
+  std::size_t read(int fd, std::uint64_t offset, std::span<char> out) override;
+
   connection* prev = nullptr;  // worker's list
   connection* next = nullptr;
 
  private:
   enum class state : std::uint8_t { open, lingering, closed };
-  enum class timer_kind : std::uint8_t { none, idle, header, body, write, linger, handshake };
+  enum class timer_kind : std::uint8_t {
+    none, idle, header, body, write, linger, handshake, h2_tick
+  };
   struct tls_transport;  // the TLS session and its transport state (connection.cpp)
+  struct h2_state;       // the HTTP/2 session and its input state (connection.cpp)
   void do_read();
   // TLS: the same steps over the tls::session.
   void tls_read();
@@ -77,6 +86,25 @@ class connection final : public io::event_handler,
   void tls_plain_http();
   void tls_close_quick() noexcept;
   bool output_pending() const noexcept;
+  // The protocol session in use (HTTP/2 once chosen, else HTTP/1.1).
+  bool proto_done() const noexcept;
+  bool proto_has_output() const noexcept;
+  bool proto_wants_input() const noexcept;
+  bool proto_closed_on_error() const noexcept;
+  void proto_input_eof() noexcept;
+  void proto_abort_all() noexcept;
+  // HTTP/2: `first` are the bytes already read (the client preface and what followed).
+  void start_h2(std::span<const char> first, const http2::upgrade_request* up = nullptr,
+                std::span<const std::byte> settings = {});
+  bool try_h2c_upgrade(detail::exchange& x);
+  bool h2_feed(std::span<const char> in);
+  bool h2_feed_stash();
+  void h2_read();
+  void h2_flush();
+  void h2_after_io();
+  bool tls_pull_h2();
+  void tls_fill_h2();
+  std::size_t tls_write_iovs(const iovec* iov, std::size_t n, bool& full);
   void linger_read();
   void flush();
   void after_io();
@@ -99,12 +127,18 @@ class connection final : public io::event_handler,
   io::timer_node timer_;
   http1::session session_;
   std::unique_ptr<tls_transport> tls_;  // null on cleartext connections
+  std::unique_ptr<h2_state> h2_;        // set once the connection speaks HTTP/2
   state state_ = state::open;
   timer_kind timer_kind_ = timer_kind::none;
   bool read_pending_ = false;   // the socket may hold bytes we did not read (back-pressure)
   bool write_blocked_ = false;  // the last write hit EAGAIN
   bool body_progress_ = false;  // body bytes arrived since the timer was armed
   std::uint8_t activity_ = no_activity;  // a conn_activity, counted in the worker's gauges
+  std::uint8_t activity_slot_ = 0;       // ... in activity[activity_slot_] (protocol, transport)
+  // Cleartext: the first bytes are not classified yet (HTTP/2 client preface or HTTP/1.1).
+  bool detect_ = true;
+  std::uint8_t preface_len_ = 0;  // a prefix of the client preface read so far
+  char preface_[24] = {};
 };
 
 }  // namespace portico::engine

@@ -148,21 +148,31 @@ std::string render_prometheus(const server_stats& s, std::span<const listener_fi
   e.single("portico_connections_open", "gauge", "Connections open now.", s.connections_open);
   e.family("portico_connections", "gauge",
            "Open connections by protocol (http1: HTTP/1.1 in cleartext; https: HTTP/1.1 over "
-           "TLS) and state (reading: a request is arriving, or the TLS handshake; writing: a "
+           "TLS; http2: HTTP/2 in cleartext or over TLS) and state (reading: a request is arriving, or the TLS handshake; writing: a "
            "request is being handled or answered; idle: keep-alive; closing: FIN sent).");
-  // The totals hold both protocols; the TLS share is counted apart.
+  // The totals hold every protocol; the TLS and HTTP/2 shares are counted apart (HTTP/2 over
+  // TLS is in both).
   auto minus = [](std::uint64_t all, std::uint64_t part) { return all >= part ? all - part : 0; };
-  const std::tuple<const char*, std::uint64_t, std::uint64_t> states[] = {
-      {"reading", s.connections_reading, s.tls_connections_reading},
-      {"writing", s.connections_writing, s.tls_connections_writing},
-      {"idle", s.connections_idle, s.tls_connections_idle},
-      {"closing", s.connections_closing, s.tls_connections_closing}};
-  for (const auto& [state, all, tls] : states) {
+  const std::tuple<const char*, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>
+      states[] = {{"reading", s.connections_reading, s.tls_connections_reading,
+                   s.http2_connections_reading, s.http2_tls_connections_reading},
+                  {"writing", s.connections_writing, s.tls_connections_writing,
+                   s.http2_connections_writing, s.http2_tls_connections_writing},
+                  {"idle", s.connections_idle, s.tls_connections_idle, s.http2_connections_idle,
+                   s.http2_tls_connections_idle},
+                  {"closing", s.connections_closing, s.tls_connections_closing,
+                   s.http2_connections_closing, s.http2_tls_connections_closing}};
+  for (const auto& [state, all, tls, h2, h2tls] : states) {
     e.sample("portico_connections", "protocol=\"http1\",state=\"" + std::string(state) + '"',
-             minus(all, tls));
+             minus(minus(all, tls), minus(h2, h2tls)));
   }
-  for (const auto& [state, all, tls] : states) {
-    e.sample("portico_connections", "protocol=\"https\",state=\"" + std::string(state) + '"', tls);
+  for (const auto& [state, all, tls, h2, h2tls] : states) {
+    e.sample("portico_connections", "protocol=\"https\",state=\"" + std::string(state) + '"',
+             minus(tls, h2tls));
+  }
+  for (const auto& [state, all, tls, h2, h2tls] : states) {
+    e.sample("portico_connections", "protocol=\"http2\",state=\"" + std::string(state) + '"',
+             h2);
   }
 
   e.single("portico_requests_total", "counter", "Requests dispatched to handlers.", s.requests);
@@ -356,6 +366,15 @@ std::string render_status_json(const status_figures& cur, const status_figures* 
   j.key("idle").value(s.timeouts_idle);
   j.key("write").value(s.timeouts_write);
   j.key("handshake").value(s.timeouts_handshake);
+  j.end_object();
+
+  j.key("http2").begin_object();
+  j.key("connections").begin_object();
+  j.key("reading").value(s.http2_connections_reading);
+  j.key("writing").value(s.http2_connections_writing);
+  j.key("idle").value(s.http2_connections_idle);
+  j.key("closing").value(s.http2_connections_closing);
+  j.end_object();
   j.end_object();
 
   j.key("tls").begin_object();

@@ -63,9 +63,9 @@ void validate(const server_options& o) {
       fail("a TLS certificate needs both a certificate file and a key file");
   }
   for (const auto& p : o.tls_alpn) {
-    // Only what the connections speak may be offered: a client that gets "h2" would speak
-    // HTTP/2 to an HTTP/1.1 session. "h2" is added with HTTP/2.
-    if (p != "http/1.1") fail("TLS ALPN protocol '" + p + "' is not served (only http/1.1)");
+    // Only what the connections speak may be offered.
+    if (p != "http/1.1" && p != "h2")
+      fail("TLS ALPN protocol '" + p + "' is not served (only h2 and http/1.1)");
   }
   if (o.tls_handshake_timeout_ms == 0) fail("timeouts must be positive");
   if (o.backlog <= 0) fail("backlog must be positive");
@@ -99,6 +99,13 @@ server::server(server_options opts) : impl_(std::make_unique<impl>()) {
   c.session.high_water = o.response_high_water;
   c.session.max_buffer = o.response_max_buffer;
   c.session.server_header = o.server_header;
+  c.http2.max_request_body = o.max_body_size;
+  c.http2.high_water = o.response_high_water;
+  c.http2.max_buffer = o.response_max_buffer;
+  c.http2.server_header = o.server_header;
+  c.http2.max_header_list_size =
+      static_cast<std::uint32_t>(std::max<std::size_t>(o.max_header_bytes, 4096));
+  c.http2.shutdown_timeout_ms = std::max<unsigned>(o.linger_timeout_ms, 1000);
   c.conn.tcp_nodelay = o.tcp_nodelay;
   c.conn.keepalive.enabled = o.tcp_keepalive.enabled;
   c.conn.keepalive.idle_s = o.tcp_keepalive.idle_s;
@@ -433,14 +440,25 @@ server_stats server::impl::stats() const noexcept {
     auto gauge = [&](int secure, conn_activity a) {
       return r(st.activity[secure][static_cast<int>(a)]);
     };
-    s.tls_connections_reading += gauge(1, conn_activity::reading);
-    s.tls_connections_writing += gauge(1, conn_activity::writing);
-    s.tls_connections_idle += gauge(1, conn_activity::idle);
-    s.tls_connections_closing += gauge(1, conn_activity::closing);
-    s.connections_reading += gauge(0, conn_activity::reading) + gauge(1, conn_activity::reading);
-    s.connections_writing += gauge(0, conn_activity::writing) + gauge(1, conn_activity::writing);
-    s.connections_idle += gauge(0, conn_activity::idle) + gauge(1, conn_activity::idle);
-    s.connections_closing += gauge(0, conn_activity::closing) + gauge(1, conn_activity::closing);
+    auto sum = [&](conn_activity a) {
+      return gauge(0, a) + gauge(1, a) + gauge(2, a) + gauge(3, a);
+    };
+    s.tls_connections_reading += gauge(1, conn_activity::reading) + gauge(3, conn_activity::reading);
+    s.tls_connections_writing += gauge(1, conn_activity::writing) + gauge(3, conn_activity::writing);
+    s.tls_connections_idle += gauge(1, conn_activity::idle) + gauge(3, conn_activity::idle);
+    s.tls_connections_closing += gauge(1, conn_activity::closing) + gauge(3, conn_activity::closing);
+    s.http2_connections_reading += gauge(2, conn_activity::reading) + gauge(3, conn_activity::reading);
+    s.http2_connections_writing += gauge(2, conn_activity::writing) + gauge(3, conn_activity::writing);
+    s.http2_connections_idle += gauge(2, conn_activity::idle) + gauge(3, conn_activity::idle);
+    s.http2_connections_closing += gauge(2, conn_activity::closing) + gauge(3, conn_activity::closing);
+    s.http2_tls_connections_reading += gauge(3, conn_activity::reading);
+    s.http2_tls_connections_writing += gauge(3, conn_activity::writing);
+    s.http2_tls_connections_idle += gauge(3, conn_activity::idle);
+    s.http2_tls_connections_closing += gauge(3, conn_activity::closing);
+    s.connections_reading += sum(conn_activity::reading);
+    s.connections_writing += sum(conn_activity::writing);
+    s.connections_idle += sum(conn_activity::idle);
+    s.connections_closing += sum(conn_activity::closing);
     for (std::size_t i = 0; i < s.latency_counts.size(); ++i) {
       s.latency_counts[i] += r(st.latency[i]);
     }

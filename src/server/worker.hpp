@@ -16,6 +16,7 @@
 #include "http/date.hpp"
 #include "http/router.hpp"
 #include "http1/session.hpp"
+#include "http2/session.hpp"
 #include "io/event_loop.hpp"
 #include "net/socket.hpp"
 #include "portico/options.hpp"
@@ -52,8 +53,9 @@ struct worker_stats {
   counter timeouts_handshake{0};
   counter protocol_errors{0};
   counter tls_handshakes{0}, tls_resumed{0}, tls_handshake_failures{0}, tls_errors{0};
-  // Gauges: [0] cleartext, [1] TLS connections; each indexed by conn_activity.
-  counter activity[2][conn_activity_count] = {};
+  // Gauges: [0] HTTP/1.1 cleartext, [1] HTTP/1.1 over TLS, [2] HTTP/2 cleartext, [3] HTTP/2
+  // over TLS; each indexed by conn_activity.
+  counter activity[4][conn_activity_count] = {};
   counter latency[metrics::latency_bucket_count] = {};  // not cumulative
   counter latency_sum_ns{0};
 
@@ -76,6 +78,7 @@ struct shared_config {
   server_options options;
   http::router router;
   http1::session_config session;
+  http2::session_config http2;  // HTTP/2 connections (prior knowledge, ALPN h2, h2c upgrade)
   net::connection_options conn;
   std::vector<net::address> addresses;  // resolved listen addresses (ports fixed after the first bind)
   std::vector<net::address> tls_addresses;   // the same for the TLS listeners

@@ -1,4 +1,4 @@
-"""HTTPS: HTTP/1.1 over TLS 1.2 and 1.3 with curl, openssl s_client and Python's ssl module.
+"""HTTPS: HTTP/1.1 (and ALPN h2) over TLS 1.2 and 1.3 with curl, openssl s_client and Python's ssl module.
 
 The certificates are made at test start with the openssl CLI in a temporary directory: a CA and
 leaf certificates for a.test (the default) and b.test, EC P-256 with subjectAltName. Clients
@@ -209,8 +209,8 @@ class HttpsTest(TlsFixture, unittest.TestCase):
                 self.assertEqual(len(p.stdout), len(self.big))
                 self.assertTrue(hashlib.sha256(p.stdout).digest()
                                 == hashlib.sha256(self.big).digest(), "5 MiB body differs")
-                p = self.curl_tls("-D", "-", *version, "-H", "Range: bytes=100-2000099",
-                                  self.url("/big.bin"))
+                p = self.curl_tls("-D", "-", "--http1.1", *version, "-H",
+                                  "Range: bytes=100-2000099", self.url("/big.bin"))
                 self.assertEqual(p.returncode, 0, p.stderr)
                 head, _, body = p.stdout.partition(b"\r\n\r\n")
                 self.assertTrue(head.startswith(b"HTTP/1.1 206"), head)
@@ -250,21 +250,25 @@ class HttpsTest(TlsFixture, unittest.TestCase):
         self.assertRegex(out, r"subject=CN\s*=\s*b\.test")
         self.assertIn("Verify return code: 0 (ok)", out)
 
-    def test_alpn_offers_http11_only(self):
+    def test_alpn_h2_and_http11(self):
         p = run(OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % self.server.tls_port,
                 "-servername", "a.test", "-alpn", "http/1.1", input=b"")
         self.assertIn("ALPN protocol: http/1.1", p.stdout.decode(errors="replace"))
-        # A client that offers h2 first still gets http/1.1 (HTTP/2 is not served yet).
+        # A client that offers h2 gets h2 (HTTP/2 over TLS, docs/http2.md).
         with self.tls_connect(ctx=self.context(alpn=["h2", "http/1.1"])) as s:
-            self.assertEqual(s.selected_alpn_protocol(), "http/1.1")
-        # Only h2 offered: no protocol selected (no alert), and HTTP/1.1 works.
-        with self.tls_connect(ctx=self.context(alpn=["h2"])) as s:
+            self.assertEqual(s.selected_alpn_protocol(), "h2")
+        # Only a protocol we do not speak: no protocol selected (no alert), and HTTP/1.1 works.
+        with self.tls_connect(ctx=self.context(alpn=["spdy/3"])) as s:
             self.assertIsNone(s.selected_alpn_protocol())
             s.sendall(request("GET", "/hello.txt", host="a.test"))
             head, body = read_response(s)
             self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
             self.assertEqual(body, HELLO)
         p = self.curl_tls("-v", "--http2", self.url("/hello.txt"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("ALPN: server accepted h2", p.stderr)
+        self.assertEqual(p.stdout, HELLO)
+        p = self.curl_tls("-v", "--http1.1", self.url("/hello.txt"))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("ALPN: server accepted http/1.1", p.stderr)
         self.assertEqual(p.stdout, HELLO)
