@@ -45,6 +45,31 @@ Options of serve (defaults in brackets):
                               certificate is given, else none]
   --tls-handshake-timeout S   From the accepted connection to the end of the TLS handshake;
                               then close [10]
+ HTTP/2 (h2 over TLS, h2c prior knowledge and Upgrade; docs/http2.md)
+  --h2-max-streams N          SETTINGS_MAX_CONCURRENT_STREAMS; more → RST_STREAM
+                              REFUSED_STREAM [128]
+  --h2-initial-window BYTES   SETTINGS_INITIAL_WINDOW_SIZE, each stream's first receive
+                              window [65535]
+  --h2-connection-window BYTES
+                              Connection receive window [16777216]
+  --h2-max-stream-window BYTES
+                              Bound of a stream's auto-tuned receive window [16777216]
+  --h2-max-frame-size BYTES   SETTINGS_MAX_FRAME_SIZE, 16384..16777215 [16384]
+  --h2-header-table-size BYTES
+                              SETTINGS_HEADER_TABLE_SIZE (HPACK table of the client) [4096]
+  --h2-push-preload           Push same-origin Link: <..>; rel=preload targets of 2xx GET
+                              responses (not nopush) [off]
+  --h2-max-pushes N           Pushed streams in progress per connection [32]
+  --preload PATH=TARGET       Files: responses for PATH carry Link: <TARGET>; rel=preload;
+                              repeat for more [none]
+  --h2-reset-limit BURST/RATE Rapid reset (CVE-2023-44487): stream resets allowed in a burst
+                              and per second, then GOAWAY ENHANCE_YOUR_CALM [1000/33]
+  --h2-glitch-limit BURST/RATE
+                              Frames that do no work (empty DATA, needless WINDOW_UPDATE,
+                              SETTINGS, ...), then GOAWAY ENHANCE_YOUR_CALM [1000/100]
+  --h2-max-pending-acks N     PING/SETTINGS ACKs queued for a client that does not read
+                              [1000]
+  --h2-settings-timeout S     Our SETTINGS unacknowledged: GOAWAY SETTINGS_TIMEOUT [10]
  TCP (kernel) options for accepted connections
   --tcp-keepalive IDLE,INTERVAL,COUNT
                               Enable TCP keepalive probes (dead-peer detection): first probe
@@ -106,6 +131,22 @@ unsigned long long parse_uint(std::string_view opt, const char* s) {
   unsigned long long v = std::strtoull(s, &end, 10);
   if (errno || *end || *s == '-') usage_error("invalid value for " + std::string(opt) + ": " + s);
   return v;
+}
+
+std::uint32_t parse_u32(std::string_view opt, const char* s) {
+  const unsigned long long v = parse_uint(opt, s);
+  if (v > 0xffffffffULL) usage_error("value too large for " + std::string(opt) + ": " + s);
+  return static_cast<std::uint32_t>(v);
+}
+
+// "BURST/RATE", both positive.
+void parse_rate(std::string_view opt, const char* s, std::uint32_t& burst, std::uint32_t& rate) {
+  std::string v = s ? s : "";
+  const auto slash = v.find('/');
+  if (slash == std::string::npos) usage_error(std::string(opt) + " wants BURST/RATE: " + v);
+  burst = parse_u32(opt, v.substr(0, slash).c_str());
+  rate = parse_u32(opt, v.substr(slash + 1).c_str());
+  if (burst == 0 || rate == 0) usage_error(std::string(opt) + " wants positive numbers: " + v);
 }
 
 unsigned parse_seconds_ms(std::string_view opt, const char* s) {
@@ -195,6 +236,36 @@ serve_config parse_serve_args(int argc, char** argv) {
       o.max_header_bytes = parse_uint(a, value());
     } else if (a == "--max-headers") {
       o.max_header_count = parse_uint(a, value());
+    } else if (a == "--h2-max-streams") {
+      o.http2.max_concurrent_streams = parse_u32(a, value());
+    } else if (a == "--h2-initial-window") {
+      o.http2.initial_window_size = parse_u32(a, value());
+    } else if (a == "--h2-connection-window") {
+      o.http2.connection_window = parse_u32(a, value());
+    } else if (a == "--h2-max-stream-window") {
+      o.http2.max_stream_window = parse_u32(a, value());
+    } else if (a == "--h2-max-frame-size") {
+      o.http2.max_frame_size = parse_u32(a, value());
+    } else if (a == "--h2-header-table-size") {
+      o.http2.header_table_size = parse_u32(a, value());
+    } else if (a == "--h2-push-preload") {
+      o.http2.push_preload = true;
+    } else if (a == "--h2-max-pushes") {
+      o.http2.max_pushed_streams = parse_u32(a, value());
+    } else if (a == "--preload") {
+      std::string v = value();
+      auto eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || v[0] != '/' || eq + 1 >= v.size())
+        usage_error("--preload wants PATH=TARGET, e.g. /=/style.css: " + v);
+      so.preload.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (a == "--h2-reset-limit") {
+      parse_rate(a, value(), o.http2.reset_burst, o.http2.reset_rate);
+    } else if (a == "--h2-glitch-limit") {
+      parse_rate(a, value(), o.http2.glitch_burst, o.http2.glitch_rate);
+    } else if (a == "--h2-max-pending-acks") {
+      o.http2.max_pending_acks = parse_uint(a, value());
+    } else if (a == "--h2-settings-timeout") {
+      o.http2.settings_timeout_ms = parse_seconds_ms(a, value());
     } else if (a == "--max-body-size") {
       o.max_body_size = parse_uint(a, value());
     } else if (a == "--show-hidden") {

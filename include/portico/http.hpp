@@ -77,6 +77,29 @@ class response {
   /// Content-Length, Transfer-Encoding, Connection and Date are managed by the server.
   response& header(std::string_view name, std::string_view value);
 
+  /// Adds a trailer field, sent after the body (RFC 9110 §6.5): on HTTP/2 a HEADERS frame that
+  /// ends the stream (RFC 9113 §8.1); on HTTP/1.1 in the last chunk of a chunked (streamed,
+  /// no Content-Length) body, and dropped otherwise, since a body framed by Content-Length has
+  /// no place for them. Call before the response ends. Not sent for HEAD, 204 or 304. Throws
+  /// std::invalid_argument for an invalid field, or one that may not be a trailer (framing,
+  /// routing, Content-Type/-Encoding/-Range, Host, TE, Trailer). Announcing them with a
+  /// `Trailer` header field is up to the handler (RFC 9110 §6.6.2).
+  response& trailer(std::string_view name, std::string_view value);
+
+  /// HTTP/2 server push (RFC 9113 §8.4): promises a GET of `path` (origin-form, "/style.css",
+  /// same authority and scheme as this request) with `headers` as extra request fields, and
+  /// serves it through the router like a request from the client, on a stream of its own that
+  /// is flow-controlled and that the client may cancel. Returns false, pushing nothing, on
+  /// HTTP/1.1, when the client disabled push (SETTINGS_ENABLE_PUSH=0, as browsers do), after
+  /// a GOAWAY, on a pushed response, after this response ended, when `path` is not a valid
+  /// origin-form path, or when the limit of pushed streams (docs/http2.md) is reached. Call
+  /// before sending the response that refers to the resource (§8.4: promises first).
+  bool push(std::string_view path, std::span<const header_view> headers = {});
+
+  /// Gives up on the response: HTTP/2 resets the stream (RST_STREAM CANCEL); HTTP/1.1 closes
+  /// the connection, the only way to show the client that the response is incomplete.
+  void reset();
+
   /// Sends the whole response with this body (Content-Length framing) and ends it.
   void send(std::string body);
   /// Same, for a body that lives at least until the response ends (a literal, a global).

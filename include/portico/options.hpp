@@ -26,6 +26,44 @@ struct tls_certificate {
   std::string key_path;
 };
 
+/// HTTP/2 connections (docs/http2.md): what the server announces in SETTINGS, its receive
+/// windows, server push, and the flood limits of DESIGN.md §6. Request limits are shared with
+/// HTTP/1.1: max_body_size, and max_header_bytes as SETTINGS_MAX_HEADER_LIST_SIZE.
+struct http2_options {
+  /// SETTINGS_MAX_CONCURRENT_STREAMS: more open client streams → RST_STREAM(REFUSED_STREAM).
+  std::uint32_t max_concurrent_streams = 128;
+  /// SETTINGS_INITIAL_WINDOW_SIZE: each stream's first receive window (up to 2^31-1).
+  std::uint32_t initial_window_size = 65535;
+  /// The connection's receive window, granted after the preface (up to 2^31-1).
+  std::uint32_t connection_window = 16 * 1024 * 1024;
+  /// Bound of a stream's auto-tuned receive window (a fast upload doubles it up to this).
+  std::uint32_t max_stream_window = 16 * 1024 * 1024;
+  /// SETTINGS_MAX_FRAME_SIZE: 16384..16777215.
+  std::uint32_t max_frame_size = 16384;
+  /// SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table the client's encoder may use.
+  std::uint32_t header_table_size = 4096;
+  /// Push the same-origin targets of `Link: <...>; rel=preload` in 2xx responses to GET
+  /// (RFC 9113 §8.4), unless marked `nopush`. Off: only response::push() pushes.
+  bool push_preload = false;
+  /// Pushed streams in progress on one connection at most (also bounded by the client's
+  /// SETTINGS_MAX_CONCURRENT_STREAMS).
+  std::uint32_t max_pushed_streams = 32;
+  /// Rapid reset (CVE-2023-44487): client resets of unanswered streams and stream errors we
+  /// send, a token bucket of `reset_burst` refilled at `reset_rate` per second; empty →
+  /// GOAWAY(ENHANCE_YOUR_CALM).
+  std::uint32_t reset_burst = 1000;
+  std::uint32_t reset_rate = 33;
+  /// Frames that do no work (empty DATA/CONTINUATION, needless WINDOW_UPDATE, SETTINGS,
+  /// frames on closed streams; CVE-2019-9518 family): token bucket, then ENHANCE_YOUR_CALM.
+  std::uint32_t glitch_burst = 1000;
+  std::uint32_t glitch_rate = 100;
+  /// PING/SETTINGS acknowledgements queued because the client does not read (CVE-2019-9512,
+  /// -9515): above → GOAWAY(ENHANCE_YOUR_CALM).
+  std::size_t max_pending_acks = 1000;
+  /// Our SETTINGS unacknowledged this long → GOAWAY(SETTINGS_TIMEOUT) (RFC 9113 §6.5.3).
+  unsigned settings_timeout_ms = 10000;
+};
+
 struct server_options {
   // --- listening -------------------------------------------------------------------------
   /// Addresses to listen on for cleartext HTTP: "127.0.0.1:8080", "[::1]:8080", ":8080" (all
@@ -85,6 +123,9 @@ struct server_options {
   /// From the accepted connection to the end of the TLS handshake, not extended by progress:
   /// then the connection is closed.
   unsigned tls_handshake_timeout_ms = 10000;
+
+  // --- HTTP/2 ---------------------------------------------------------------------------
+  http2_options http2{};
 
   // --- responses ----------------------------------------------------------------------------
   /// Streaming responses: write() returns false above this many buffered bytes (back-pressure).

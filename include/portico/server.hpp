@@ -26,25 +26,25 @@ namespace portico {
 /// complete request (head and body) is dispatched to its handler to the moment the last byte of
 /// its response is handed to the kernel (write(2), writev(2) or sendfile(2) returned).
 inline constexpr std::array<std::uint32_t, 16> latency_bounds_us = {
-    100,    250,    500,     1000,    2500,    5000,    10000,   25000,
+    100,   250,    500,    1000,   2500,    5000,    10000,   25000,
     50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
 /// Counters summed over all workers (each worker writes its own; reading takes no lock).
 struct server_stats {
   std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_refused = 0;   ///< over max_connections or fd exhaustion
+  std::uint64_t connections_refused = 0;  ///< over max_connections or fd exhaustion
   std::uint64_t connections_open = 0;
   std::uint64_t requests = 0;
   std::uint64_t responses_1xx = 0, responses_2xx = 0, responses_3xx = 0, responses_4xx = 0,
                 responses_5xx = 0;
   std::uint64_t bytes_in = 0, bytes_out = 0;
-  std::uint64_t resets_received = 0;       ///< ECONNRESET / EPIPE from peers
-  std::uint64_t resets_sent = 0;           ///< abortive closes (RST) by the server
+  std::uint64_t resets_received = 0;  ///< ECONNRESET / EPIPE from peers
+  std::uint64_t resets_sent = 0;      ///< abortive closes (RST) by the server
   std::uint64_t timeouts_header = 0, timeouts_body = 0, timeouts_idle = 0, timeouts_write = 0;
-  std::uint64_t protocol_errors = 0;       ///< requests refused with 4xx/5xx by the parser
-  std::uint64_t timeouts_handshake = 0;    ///< TLS handshakes not finished in time
-  std::uint64_t tls_handshakes = 0;        ///< TLS handshakes completed (resumed ones included)
-  std::uint64_t tls_resumed = 0;           ///< of which resumed (session ID, ticket, PSK)
+  std::uint64_t protocol_errors = 0;     ///< requests refused with 4xx/5xx by the parser
+  std::uint64_t timeouts_handshake = 0;  ///< TLS handshakes not finished in time
+  std::uint64_t tls_handshakes = 0;      ///< TLS handshakes completed (resumed ones included)
+  std::uint64_t tls_resumed = 0;         ///< of which resumed (session ID, ticket, PSK)
   /// TLS handshakes that failed: no common version, cipher or group, a malformed ClientHello,
   /// a fatal alert from the client (it refused our certificate), plain HTTP sent to a TLS port.
   /// Not counted: a peer that closes without a word (or times out: timeouts_handshake).
@@ -86,6 +86,9 @@ struct static_options {
   bool follow_symlinks = false;      ///< allow symbolic links that lead outside the root
   bool precompressed = true;         ///< serve FILE.br / FILE.gz when Accept-Encoding allows
   std::string mime_types_file = "/etc/mime.types";  ///< extra types (built-in table first)
+  /// Link preload hints: a 2xx/304 response for request path `first` ("/", "/index.html")
+  /// carries `Link: <second>; rel=preload`, which HTTP/2 pushes with http2.push_preload.
+  std::vector<std::pair<std::string, std::string>> preload;
 };
 
 /// A TLS certificate, key or setting that cannot be used, thrown by the server constructor.

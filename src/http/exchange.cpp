@@ -53,14 +53,30 @@ bool percent_decode(std::string_view in, std::string& out) {
 
 // ---- request ----------------------------------------------------------------------------------
 
-std::string_view request::method() const noexcept { return x_->method; }
-std::string_view request::target() const noexcept { return x_->target; }
-std::string_view request::path() const noexcept { return x_->path; }
-std::string_view request::query() const noexcept { return x_->query; }
-int request::version() const noexcept { return x_->version; }
-std::span<const header_view> request::headers() const noexcept { return x_->headers; }
-std::string_view request::body() const noexcept { return x_->body; }
-std::string_view request::remote_ip() const noexcept { return x_->remote_ip; }
+std::string_view request::method() const noexcept {
+  return x_->method;
+}
+std::string_view request::target() const noexcept {
+  return x_->target;
+}
+std::string_view request::path() const noexcept {
+  return x_->path;
+}
+std::string_view request::query() const noexcept {
+  return x_->query;
+}
+int request::version() const noexcept {
+  return x_->version;
+}
+std::span<const header_view> request::headers() const noexcept {
+  return x_->headers;
+}
+std::string_view request::body() const noexcept {
+  return x_->body;
+}
+std::string_view request::remote_ip() const noexcept {
+  return x_->remote_ip;
+}
 
 std::string_view request::header(std::string_view name) const noexcept {
   for (const auto& h : x_->headers) {
@@ -78,8 +94,12 @@ std::string_view request::param(std::string_view name) const noexcept {
 
 // ---- response ---------------------------------------------------------------------------------
 
-response::response(detail::exchange* x) noexcept : x_(x) { x_->add_ref(); }
-response::response(const response& o) noexcept : x_(o.x_) { x_->add_ref(); }
+response::response(detail::exchange* x) noexcept : x_(x) {
+  x_->add_ref();
+}
+response::response(const response& o) noexcept : x_(o.x_) {
+  x_->add_ref();
+}
 response& response::operator=(const response& o) noexcept {
   if (x_ != o.x_) {
     o.x_->add_ref();
@@ -88,7 +108,9 @@ response& response::operator=(const response& o) noexcept {
   }
   return *this;
 }
-response::~response() { x_->release(); }
+response::~response() {
+  x_->release();
+}
 
 namespace {
 bool is_managed_field(std::string_view name) {
@@ -129,6 +151,33 @@ response& response::header(std::string_view name, std::string_view value) {
   if (is_managed_field(name)) return *this;
   x_->fields.push_back({std::string(name), std::string(value)});
   return *this;
+}
+
+response& response::trailer(std::string_view name, std::string_view value) {
+  if (x_->ended || x_->aborted) return *this;
+  if (!valid_field(name, value)) throw std::invalid_argument("invalid response trailer field");
+  // RFC 9110 §6.5.1: framing, routing and connection fields have no place in trailers.
+  if (is_managed_field(name) || iequals(name, "host") || iequals(name, "trailer") ||
+      iequals(name, "te") || iequals(name, "upgrade") || iequals(name, "content-type") ||
+      iequals(name, "content-encoding") || iequals(name, "content-range"))
+    throw std::invalid_argument("field not allowed in trailers");
+  x_->trailers.push_back({std::string(name), std::string(value)});
+  return *this;
+}
+
+bool response::push(std::string_view path, std::span<const header_view> headers) {
+  if (x_->aborted || x_->ended) return false;
+  auto* o = x_->owner();
+  return o != nullptr && o->exchange_push(*x_, path, headers);
+}
+
+void response::reset() {
+  if (x_->aborted) return;
+  if (auto* o = x_->owner()) {
+    o->exchange_reset(*x_, false);
+  } else {
+    x_->abort();
+  }
 }
 
 void response::send(std::string body) {
@@ -185,15 +234,23 @@ void response::end() {
   if (auto* o = x_->owner()) o->exchange_updated(*x_);
 }
 
-void response::on_drain(std::function<void()> fn) { x_->on_drain = std::move(fn); }
-void response::on_abort(std::function<void()> fn) { x_->on_abort = std::move(fn); }
+void response::on_drain(std::function<void()> fn) {
+  x_->on_drain = std::move(fn);
+}
+void response::on_abort(std::function<void()> fn) {
+  x_->on_abort = std::move(fn);
+}
 
 std::size_t response::buffered_amount() const noexcept {
   auto* o = x_->owner();
   return o ? o->exchange_buffered(*x_) : 0;
 }
-bool response::aborted() const noexcept { return x_->aborted; }
-bool response::ended() const noexcept { return x_->ended; }
+bool response::aborted() const noexcept {
+  return x_->aborted;
+}
+bool response::ended() const noexcept {
+  return x_->ended;
+}
 
 void response::post(std::function<void()> fn) const {
   if (auto* o = x_->owner()) o->post(std::move(fn));
@@ -201,15 +258,21 @@ void response::post(std::function<void()> fn) const {
 void response::set_timeout(unsigned ms, std::function<void()> fn) const {
   if (auto* o = x_->owner()) o->set_timeout(ms, std::move(fn));
 }
-const request& response::req() const noexcept { return x_->req(); }
+const request& response::req() const noexcept {
+  return x_->req();
+}
 
 }  // namespace portico
 
 namespace portico::detail {
 
-exchange& access(portico::response& res) noexcept { return *res.x_; }
+exchange& access(portico::response& res) noexcept {
+  return *res.x_;
+}
 
-exchange::~exchange() { close_file(); }
+exchange::~exchange() {
+  close_file();
+}
 
 void exchange::close_file() noexcept {
   if (file_fd >= 0 && owns_file) ::close(file_fd);
@@ -249,6 +312,7 @@ void exchange::reset() noexcept {
   dispatch_ns = 0;
   status = 200;
   fields.clear();
+  trailers.clear();
   has_content_length = false;
   content_length = 0;
   kind = body_kind::none;

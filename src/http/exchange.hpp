@@ -31,6 +31,17 @@ class exchange_owner {
   virtual void post(std::function<void()> fn) = 0;
   /// Loop thread: run `fn` after `ms` milliseconds.
   virtual void set_timeout(unsigned ms, std::function<void()> fn) = 0;
+  /// The handler gives up on `x` (response::reset(), or it threw after the response started):
+  /// HTTP/2 resets the stream (RST_STREAM CANCEL, or INTERNAL_ERROR when `error`); HTTP/1.1 has
+  /// no other way to show an incomplete response than closing the connection. Marks `x` aborted.
+  virtual void exchange_reset(exchange& x, bool error) = 0;
+  /// Server push (RFC 9113 §8.4) of a GET for `path` on behalf of `x`; false where the
+  /// protocol or the peer does not allow it (HTTP/1.1 always).
+  virtual bool exchange_push(exchange& x, std::string_view path,
+                             std::span<const header_view> headers) {
+    (void)x, (void)path, (void)headers;
+    return false;
+  }
 
  protected:
   ~exchange_owner() = default;
@@ -54,9 +65,9 @@ enum class body_kind : std::uint8_t { none, memory, view, file, parts, stream };
 
 /// One piece of a `parts` body: literal text, or a slice of the exchange's file.
 struct body_part {
-  std::string text;                  ///< sent when file_length == 0
+  std::string text;  ///< sent when file_length == 0
   std::uint64_t file_offset = 0;
-  std::uint64_t file_length = 0;     ///< > 0: a slice of file_fd
+  std::uint64_t file_length = 0;  ///< > 0: a slice of file_fd
 };
 
 class exchange {
@@ -74,8 +85,8 @@ class exchange {
   std::string_view remote_ip;
   int version = 11;
   std::span<const header_view> headers;
-  std::string_view body;        ///< the complete request body
-  std::string body_storage;     ///< holds the body when it could not be a view
+  std::string_view body;     ///< the complete request body
+  std::string body_storage;  ///< holds the body when it could not be a view
   struct param {
     std::string_view name;
     std::string_view value;
@@ -83,7 +94,7 @@ class exchange {
   static constexpr std::size_t max_params = 8;
   std::array<param, max_params> params{};
   std::uint8_t param_count = 0;
-  bool head_request = false;    ///< HEAD: the response body is not sent
+  bool head_request = false;  ///< HEAD: the response body is not sent
   /// When the transport dispatched the request to its handler (monotonic nanoseconds, set by
   /// the glue, which owns the clock); 0 for answers the protocol session made itself.
   std::uint64_t dispatch_ns = 0;
@@ -91,20 +102,21 @@ class exchange {
   // ---- response, filled through portico::response --------------------------------------
   int status = 200;
   std::vector<response_field> fields;
-  bool has_content_length = false;  ///< the handler set Content-Length itself (streaming)
+  std::vector<response_field> trailers;  ///< sent after the body (response::trailer)
+  bool has_content_length = false;       ///< the handler set Content-Length itself (streaming)
   std::uint64_t content_length = 0;
   body_kind kind = body_kind::none;
-  std::string body_memory;          ///< kind == memory; for stream: bytes not yet taken
-  std::string_view body_view;       ///< kind == view
-  int file_fd = -1;                 ///< kind == file or parts
-  bool owns_file = true;            ///< close file_fd at the end (false: file_keepalive owns it)
+  std::string body_memory;     ///< kind == memory; for stream: bytes not yet taken
+  std::string_view body_view;  ///< kind == view
+  int file_fd = -1;            ///< kind == file or parts
+  bool owns_file = true;       ///< close file_fd at the end (false: file_keepalive owns it)
   std::shared_ptr<const void> file_keepalive;  ///< keeps a shared (cached) descriptor open
-  std::uint64_t file_offset = 0;    ///< kind == file
+  std::uint64_t file_offset = 0;               ///< kind == file
   std::uint64_t file_length = 0;
-  std::vector<body_part> parts;     ///< kind == parts (multipart/byteranges)
-  bool started = false;   ///< send*/write was called: status and fields are fixed
-  bool ended = false;     ///< the handler finished the body
-  bool aborted = false;   ///< the transport went away or the response was cut
+  std::vector<body_part> parts;  ///< kind == parts (multipart/byteranges)
+  bool started = false;          ///< send*/write was called: status and fields are fixed
+  bool ended = false;            ///< the handler finished the body
+  bool aborted = false;          ///< the transport went away or the response was cut
   std::function<void()> on_drain;
   std::function<void()> on_abort;
   bool drain_wanted = false;

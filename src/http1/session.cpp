@@ -25,7 +25,7 @@ class exchange1 final : public detail::exchange {
   };
 
   exchange1* next = nullptr;
-  request_parser parser;  // parses this exchange's request (idle connections hold none)
+  request_parser parser;           // parses this exchange's request (idle connections hold none)
   exchange1* live_prev = nullptr;  // the pool's list of exchanges handed out
   exchange1* live_next = nullptr;
   request_head head;
@@ -70,10 +70,12 @@ class exchange1 final : public detail::exchange {
 // ---- pool ---------------------------------------------------------------------------------------
 
 exchange_pool::~exchange_pool() {
-  for (auto* x : free_) delete x;
+  for (auto* x : free_)
+    delete x;
   // Exchanges still referenced (a handler kept a response past the worker's life) delete
   // themselves when their last reference goes.
-  for (exchange1* x = live_; x; x = x->live_next) x->set_recycler(nullptr);
+  for (exchange1* x = live_; x; x = x->live_next)
+    x->set_recycler(nullptr);
 }
 
 exchange1* exchange_pool::acquire() {
@@ -519,7 +521,8 @@ void session::serialize(exchange1& x) {
         length = x.file_length;
         break;
       case detail::body_kind::parts:
-        for (const auto& p : x.parts) length += p.file_length ? p.file_length : p.text.size();
+        for (const auto& p : x.parts)
+          length += p.file_length ? p.file_length : p.text.size();
         break;
       case detail::body_kind::stream:
         if (x.has_content_length) {
@@ -656,10 +659,23 @@ void session::take_stream_data(exchange1& x) {
     return;
   }
   if (x.ended) {
-    if (x.chunked) {
+    if (x.chunked && (x.trailers.empty() || x.no_body)) {
       exchange1::piece last{exchange1::piece::view};
       last.ext = "0\r\n\r\n";  // last-chunk, no trailers
       last.len = 5;
+      x.add_piece(std::move(last));
+    } else if (x.chunked) {
+      // RFC 9112 §7.1.2: last-chunk, then the trailer section, then CRLF.
+      exchange1::piece last{exchange1::piece::own};
+      last.owned = "0\r\n";
+      for (const auto& f : x.trailers) {
+        last.owned += f.name;
+        last.owned += ": ";
+        last.owned += f.value;
+        last.owned += "\r\n";
+      }
+      last.owned += "\r\n";
+      last.len = last.owned.size();
       x.add_piece(std::move(last));
     } else if (x.has_content_length && !x.no_body && x.stream_sent < x.content_length) {
       // Fewer bytes than announced: the peer can only notice if we close.
@@ -674,6 +690,22 @@ void session::take_stream_data(exchange1& x) {
 void session::exchange_updated(detail::exchange& base) {
   auto& x = static_cast<exchange1&>(base);
   serialize(x);
+  events_.on_output_ready();
+}
+
+void session::exchange_reset(detail::exchange& base, bool) {
+  auto& x = static_cast<exchange1&>(base);
+  if (x.aborted || x.final) {
+    x.abort();
+    return;
+  }
+  x.abort();
+  x.started = true;  // nothing more is serialised for it
+  x.body_memory.clear();
+  x.final = true;
+  x.close_after = true;
+  error_close_ = true;
+  closing_ = true;
   events_.on_output_ready();
 }
 

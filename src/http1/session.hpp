@@ -33,9 +33,9 @@ namespace portico::http1 {
 struct session_config {
   limits parse_limits{};
   bool keep_alive = true;
-  unsigned max_requests = 1000;         ///< per connection; 0 = unlimited
-  unsigned max_pipelined = 16;          ///< requests in flight at once
-  std::size_t high_water = 256 * 1024;  ///< streaming back-pressure threshold per response
+  unsigned max_requests = 1000;               ///< per connection; 0 = unlimited
+  unsigned max_pipelined = 16;                ///< requests in flight at once
+  std::size_t high_water = 256 * 1024;        ///< streaming back-pressure threshold per response
   std::size_t max_buffer = 16 * 1024 * 1024;  ///< past this a streamed response is cut
   std::string server_header = "portico";
 };
@@ -154,6 +154,9 @@ class session final : public detail::exchange_owner {
   // exchange_owner
   void exchange_updated(detail::exchange& x) override;
   std::size_t exchange_buffered(const detail::exchange& x) const noexcept override;
+  /// HTTP/1.1 cannot cancel one response: what was queued before goes out, then the
+  /// connection closes (closed_on_error(), so the glue resets it).
+  void exchange_reset(detail::exchange& x, bool error) override;
   void post(std::function<void()> fn) override { events_.post(std::move(fn)); }
   void set_timeout(unsigned ms, std::function<void()> fn) override {
     events_.set_timeout(ms, std::move(fn));
@@ -185,10 +188,10 @@ class session final : public detail::exchange_owner {
   std::string_view remote_ip_;
   std::time_t now_s_ = 0;
   input_buffer in_;
-  exchange1* front_ = nullptr;   // oldest in-flight exchange (its response goes out first)
-  exchange1* back_ = nullptr;    // newest
-  exchange1* reading_ = nullptr; // the exchange whose body is being read
-  exchange1* parsing_ = nullptr; // receives the head being parsed (not in the pipeline yet)
+  exchange1* front_ = nullptr;    // oldest in-flight exchange (its response goes out first)
+  exchange1* back_ = nullptr;     // newest
+  exchange1* reading_ = nullptr;  // the exchange whose body is being read
+  exchange1* parsing_ = nullptr;  // receives the head being parsed (not in the pipeline yet)
   std::uint32_t in_flight_ = 0;
   std::uint32_t requests_ = 0;
   bool closing_ = false;      // no more requests will be read

@@ -116,6 +116,7 @@ session::~session() {
 
 void session::abort_all() noexcept {
   aborted_ = true;
+  pushed_active_ = 0;
   while (!streams_.empty()) {
     stream* s = streams_.begin()->second;
     streams_.erase(streams_.begin());
@@ -227,6 +228,9 @@ void session::start_upgraded(const upgrade_request& req, std::span<const std::by
   stream::field_ref p = add("", req.target);
   s->path_off = p.value_off;
   s->path_len = p.value_len;
+  stream::field_ref sc = add("", "http");  // h2c: cleartext (RFC 7540 §3.2)
+  s->scheme_off = sc.value_off;
+  s->scheme_len = sc.value_len;
   for (const auto& h : req.headers) {
     const std::string name = lowercase(h.name);
     // RFC 9113 §8.2.2 and RFC 7540 §3.2.1: hop-by-hop fields of the upgrade are not part of
@@ -381,7 +385,7 @@ stream* session::find(std::uint32_t id) const noexcept {
 
 stream_state session::state_of(std::uint32_t id) const noexcept {
   if (stream* s = find(id)) return s->state;
-  return id > last_peer_stream_ ? stream_state::idle : stream_state::closed;
+  return is_idle(id) ? stream_state::idle : stream_state::closed;
 }
 
 void session::remember_reset(std::uint32_t id) {
@@ -416,6 +420,7 @@ void session::connection_error(errc code, std::string_view detail) {
   queue_goaway(last_peer_stream_, code, detail);
   failed_ = true;
   error_code_ = code;
+  pushed_active_ = 0;
   while (!streams_.empty()) {
     stream* s = streams_.begin()->second;
     streams_.erase(streams_.begin());
@@ -459,6 +464,7 @@ void session::close_stream(stream& s) noexcept {
   auto it = streams_.find(s.id);
   if (it != streams_.end() && it->second == &s) {
     streams_.erase(it);
+    if (s.pushed) --pushed_active_;
     if (!recently_reset(s.id)) {
       closed_.push_back(s.id);
       while (closed_.size() > cfg_.remembered_resets)
@@ -544,6 +550,12 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
     return;
   }
 
+  if (s && s->pushed) {
+    // RFC 9113 §5.1.1: client streams are odd; §5.1 (reserved local): HEADERS is a connection
+    // error.
+    if (ignore_block()) connection_error(errc::protocol_error, "HEADERS on a pushed stream");
+    return;
+  }
   if (s) {
     // A second field section: trailers (RFC 9113 §8.1). They are checked (no pseudo-header,
     // §8.1; field rules, §8.2) and not kept: the exchange model has no request trailers yet.
@@ -588,7 +600,7 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
     ignore_block();
     return;
   }
-  if (streams_.size() >= cfg_.max_concurrent_streams) {
+  if (streams_.size() - pushed_active_ >= cfg_.max_concurrent_streams) {
     // RFC 9113 §5.1.2: "An endpoint that receives a HEADERS frame that causes its advertised
     // concurrent stream limit to be exceeded MUST treat this as a stream error of type
     // PROTOCOL_ERROR or REFUSED_STREAM." REFUSED_STREAM tells the client it may retry.
@@ -652,6 +664,9 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       } else if (name == ":path") {
         s->path_off = r.value_off;
         s->path_len = r.value_len;
+      } else if (name == ":scheme") {
+        s->scheme_off = r.value_off;
+        s->scheme_len = r.value_len;
       }
       return;
     }
@@ -845,7 +860,7 @@ void session::on_data(const frame_view& f, const data_frame& d) {
   const std::uint32_t id = f.header.stream_id;
   const std::uint32_t len = f.header.length;  // RFC 9113 §6.9.1: padding counts
   stream* s = find(id);
-  if (!s && id > last_peer_stream_) {
+  if (!s && is_idle(id)) {
     // RFC 9113 §5.1 (idle): anything but HEADERS or PRIORITY is a connection PROTOCOL_ERROR.
     connection_error(errc::protocol_error, "DATA on an idle stream");
     return;
@@ -869,6 +884,11 @@ void session::on_data(const frame_view& f, const data_frame& d) {
     }
     // RFC 9113 §6.1: DATA on a stream not open or half-closed (local) -> stream STREAM_CLOSED.
     reset_id(id, errc::stream_closed);
+    return;
+  }
+  if (s->state == stream_state::reserved_local) {
+    // RFC 9113 §5.1 (reserved local): only RST_STREAM, PRIORITY and WINDOW_UPDATE may come.
+    connection_error(errc::protocol_error, "DATA on a reserved stream");
     return;
   }
   if (s->state != stream_state::open && s->state != stream_state::half_closed_local) {
@@ -952,7 +972,7 @@ void session::on_window_update(std::uint32_t id, const window_update_frame& w) {
   }
   stream* s = find(id);
   if (!s) {
-    if (id > last_peer_stream_) {
+    if (is_idle(id)) {
       // RFC 9113 §5.1 (idle): WINDOW_UPDATE on an idle stream is a connection PROTOCOL_ERROR.
       connection_error(errc::protocol_error, "WINDOW_UPDATE on an idle stream");
       return;
@@ -976,8 +996,7 @@ void session::on_rst_stream(std::uint32_t id, const rst_stream_frame&) {
   if (!s) {
     // RFC 9113 §6.4: "If a RST_STREAM frame identifying an idle stream is received, the
     // recipient MUST treat this as a connection error of type PROTOCOL_ERROR."
-    if (id > last_peer_stream_)
-      connection_error(errc::protocol_error, "RST_STREAM on an idle stream");
+    if (is_idle(id)) connection_error(errc::protocol_error, "RST_STREAM on an idle stream");
     return;  // closed: nothing to do (§5.1)
   }
   const bool unanswered = !s->end_stream_sent;
@@ -1139,6 +1158,12 @@ std::size_t session::exchange_buffered(const detail::exchange& base) const noexc
 }
 
 void session::send_headers(stream& s) {
+  // RFC 9113 §5.1: a promised stream becomes half-closed (remote) with its HEADERS.
+  if (s.state == stream_state::reserved_local) s.state = stream_state::half_closed_remote;
+  // RFC 9113 §8.4: promises go before the response that refers to the pushed resources.
+  if (cfg_.push_preload && !s.pushed && s.status >= 200 && s.status < 300 && s.method == "GET")
+    push_preload_links(s);
+  if (s.state == stream_state::closed || failed_) return;
   s.headers_sent = true;
   const bool no_body_status = http::status_has_no_body(s.status);
   s.no_body = s.head_request || no_body_status;
@@ -1190,12 +1215,18 @@ void session::send_headers(stream& s) {
   if (!length.empty()) list.push_back({"content-length", length});
   if (!cfg_.server_header.empty()) list.push_back({"server", cfg_.server_header});
   list.push_back({"date", date_.get(now_s_)});
+  // With trailers to send, the HEADERS never ends the stream: the trailers do (§8.1).
+  const bool end = s.no_body || (s.trailers.empty() &&
+                                 ((s.kind != detail::body_kind::stream && s.body_total == 0) ||
+                                  (s.kind == detail::body_kind::stream && s.ended &&
+                                   s.body_memory.empty() && s.segment_bytes == 0)));
+  if (end && s.kind == detail::body_kind::stream) s.body_memory.clear();
+  queue_field_block(s, list, end);
+}
+
+void session::queue_field_block(stream& s, std::span<const hpack::header_field> list, bool end) {
   std::vector<std::byte> block;
   encoder_.encode(list, block);
-
-  const bool end = s.no_body || (s.kind != detail::body_kind::stream && s.body_total == 0) ||
-                   (s.kind == detail::body_kind::stream && s.ended && s.body_memory.empty() &&
-                    s.segment_bytes == 0);
   // RFC 9113 §4.3: the block goes out as HEADERS + CONTINUATION, contiguous (one chunk).
   out_chunk c;
   field_block_splitter split(s.id, headers_frame{block, end, false, {}, {}}, peer_.max_frame_size);
@@ -1210,10 +1241,25 @@ void session::send_headers(stream& s) {
     s.add_ref();
     c.ref = &s;
     c.completes = true;
-    if (s.kind == detail::body_kind::stream) s.body_memory.clear();
   }
   push_chunk(std::move(c));
   if (end) end_stream_queued(s);
+}
+
+void session::queue_trailers(stream& s) {
+  // RFC 9113 §8.1: the trailer section is a HEADERS frame (with CONTINUATIONs) that carries
+  // END_STREAM and no pseudo-header fields; §8.2.2: no connection-specific fields.
+  std::vector<std::string> names;
+  names.reserve(s.trailers.size());
+  std::vector<hpack::header_field> list;
+  list.reserve(s.trailers.size());
+  for (const auto& f : s.trailers) {
+    names.push_back(lowercase(f.name));
+    if (connection_specific(names.back()) || names.back() == "te") names.back().clear();
+  }
+  for (std::size_t i = 0; i < s.trailers.size(); ++i)
+    if (!names[i].empty()) list.push_back({names[i], s.trailers[i].value});
+  queue_field_block(s, list, true);
 }
 
 void session::take_stream_data(stream& s) {
@@ -1363,19 +1409,28 @@ void session::emit_data(stream& s, std::uint64_t n) {
   s.send_window -= static_cast<std::int64_t>(n);
   conn_send_window_ -= static_cast<std::int64_t>(n);
   const bool end = body_finished(s);
-  // RFC 9113 §6.1: the DATA frame header; the payload follows by reference or owned.
-  const frame_header h{static_cast<std::uint32_t>(n), frame_type::data,
-                       end ? flags::end_stream : std::uint8_t{0}, s.id};
-  control() += encode_frame_header(h).view();
+  // Trailers end the stream instead of the last DATA frame (RFC 9113 §8.1).
+  const bool trailers = end && !s.trailers.empty() && !s.no_body;
+  const bool end_here = end && !trailers;
+  if (n > 0 || !trailers) {
+    // RFC 9113 §6.1: the DATA frame header; the payload follows by reference or owned.
+    const frame_header h{static_cast<std::uint32_t>(n), frame_type::data,
+                         end_here ? flags::end_stream : std::uint8_t{0}, s.id};
+    control() += encode_frame_header(h).view();
+  }
   if (n > 0) {
-    if (end) payload.completes = true;
+    if (end_here) payload.completes = true;
     push_chunk(std::move(payload));
-  } else if (end) {
+  } else if (end_here) {
     s.add_ref();
     out_.back().ref = &s;  // control() made sure the back chunk is appendable and unreferenced
     out_.back().completes = true;
   }
-  if (end) end_stream_queued(s);
+  if (trailers) {
+    queue_trailers(s);
+  } else if (end) {
+    end_stream_queued(s);
+  }
 }
 
 void session::end_stream_queued(stream& s) {
@@ -1388,6 +1443,241 @@ void session::end_stream_queued(stream& s) {
     remember_reset(s.id);
   }
   close_stream(s);
+}
+
+// ---- handler-driven resets and server push (RFC 9113 §8.4) --------------------------------------
+
+void session::exchange_reset(detail::exchange& base, bool error) {
+  auto& s = static_cast<stream&>(base);
+  if (s.state == stream_state::closed || failed_ || aborted_ || s.end_stream_sent) {
+    s.abort();
+    return;
+  }
+  // RFC 9113 §5.4.2 / §8.1: RST_STREAM ends the response; what was queued before it still
+  // goes out first. Not counted against the client's reset budget: the handler chose it.
+  append_frame(control(), s.id, rst_stream_frame{error ? errc::internal_error : errc::cancel});
+  remember_reset(s.id);
+  s.abort();
+  close_stream(s);
+  notify_output();
+}
+
+namespace {
+
+// An origin-form path to push: "/" then visible ASCII (RFC 9110 §4.1's origin-form, as in
+// :path of §8.3.1), no fragment.
+bool valid_push_path(std::string_view p) noexcept {
+  if (p.empty() || p.front() != '/' || p.size() > 8192) return false;
+  if (p.size() > 1 && p[1] == '/') return false;  // "//host": not a path
+  for (char c : p) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '#') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool session::exchange_push(detail::exchange& base, std::string_view path,
+                            std::span<const header_view> extra) {
+  auto& a = static_cast<stream&>(base);
+  // RFC 9113 §8.4: only while the client allows it (SETTINGS_ENABLE_PUSH, §6.5.2), on a
+  // client stream that is open or half-closed (remote) (§6.6), for a safe, cacheable GET.
+  if (failed_ || aborted_ || shutdown_phase_ != 0 || peer_goaway_ || !peer_.enable_push)
+    return false;
+  if (a.pushed || a.end_stream_sent ||
+      (a.state != stream_state::open && a.state != stream_state::half_closed_remote))
+    return false;
+  if (!valid_push_path(path)) return false;
+  // §5.1.2: the client's SETTINGS_MAX_CONCURRENT_STREAMS bounds the streams we start.
+  if (pushed_active_ >= cfg_.max_pushed_streams || pushed_active_ >= peer_.max_concurrent_streams)
+    return false;
+  if (next_push_id_ > max_stream_id) return false;  // §5.1.1: no ids left
+  const std::string_view authority = a.req().header("host");
+  std::string_view scheme = std::string_view(a.field_bytes).substr(a.scheme_off, a.scheme_len);
+  if (scheme.empty()) scheme = "http";
+  std::vector<std::pair<std::string, std::string_view>> fields;
+  fields.reserve(extra.size() + 1);
+  bool has_encoding = false;
+  for (const auto& h : extra) {
+    std::string name = lowercase(h.name);
+    // §8.2: the promised request obeys the rules of any request.
+    if (!valid_name(name) || !valid_value(h.value) || connection_specific(name) || name == "te" ||
+        name == "host")
+      return false;
+    if (name == "accept-encoding") has_encoding = true;
+    fields.emplace_back(std::move(name), h.value);
+  }
+  // The pushed response should be the variant the client would have got: the same codings.
+  if (!has_encoding) {
+    const std::string_view ae = a.req().header("accept-encoding");
+    if (!ae.empty()) fields.emplace_back("accept-encoding", ae);
+  }
+
+  const std::uint32_t id = next_push_id_;
+  next_push_id_ += 2;
+  stream* p = open_stream(id);
+  p->state = stream_state::reserved_local;
+  p->pushed = true;
+  ++pushed_active_;
+  auto add = [&](std::string_view name, std::string_view value) {
+    stream::field_ref r{static_cast<std::uint32_t>(p->field_bytes.size()),
+                        static_cast<std::uint32_t>(name.size()), 0,
+                        static_cast<std::uint32_t>(value.size())};
+    p->field_bytes += name;
+    r.value_off = static_cast<std::uint32_t>(p->field_bytes.size());
+    p->field_bytes += value;
+    return r;
+  };
+  const stream::field_ref m = add("", "GET");
+  p->method_off = m.value_off;
+  p->method_len = m.value_len;
+  const stream::field_ref pa = add("", path);
+  p->path_off = pa.value_off;
+  p->path_len = pa.value_len;
+  const stream::field_ref sc = add("", scheme);
+  p->scheme_off = sc.value_off;
+  p->scheme_len = sc.value_len;
+  if (!authority.empty()) p->field_refs.push_back(add("host", authority));
+  for (const auto& [name, value] : fields)
+    p->field_refs.push_back(add(name, value));
+  const std::string_view fb = p->field_bytes;
+  for (const auto& r : p->field_refs)
+    p->header_views.push_back(
+        {fb.substr(r.name_off, r.name_len), fb.substr(r.value_off, r.value_len)});
+  p->head_complete = true;
+  p->headers = p->header_views;
+
+  // §8.4.1: the promised request's field block, with :authority in place of Host.
+  std::vector<hpack::header_field> list;
+  list.reserve(fields.size() + 4);
+  list.push_back({":method", "GET"});
+  list.push_back({":scheme", fb.substr(p->scheme_off, p->scheme_len)});
+  if (!authority.empty()) list.push_back({":authority", authority});
+  list.push_back({":path", fb.substr(p->path_off, p->path_len)});
+  for (const auto& [name, value] : fields)
+    list.push_back({name, value});
+  std::vector<std::byte> block;
+  encoder_.encode(list, block);
+  out_chunk c;
+  field_block_splitter split(a.id, push_promise_frame{id, block, false, {}}, peer_.max_frame_size);
+  while (!split.done()) {
+    field_block_frame fr = split.next();
+    c.owned += fr.prefix.view();
+    c.owned += as_text(fr.fragment);
+    c.owned += fr.padding;
+  }
+  c.len = c.owned.size();
+  push_chunk(std::move(c));
+  notify_output();
+  // The promised request is served like a client's, on the next loop turn (not from inside
+  // the handler that pushed). A stream the client cancelled meanwhile is not dispatched.
+  p->add_ref();
+  events_.post([p] {
+    if (auto* o = p->owner()) static_cast<session*>(o)->dispatch_pushed(*p);
+    p->release();
+  });
+  return true;
+}
+
+void session::dispatch_pushed(stream& p) {
+  if (p.state != stream_state::reserved_local || p.dispatched || failed_ || aborted_) return;
+  dispatch(p);
+}
+
+namespace {
+
+// RFC 8288 §3: link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param ). Calls `fn` with
+// the target of each link whose rel includes "preload" and that has no "nopush" parameter
+// (the convention of nginx's http2_push_preload and h2o).
+template <class Fn>
+void for_each_preload(std::string_view v, Fn&& fn) {
+  std::size_t i = 0;
+  auto skip_ws = [&] {
+    while (i < v.size() && (v[i] == ' ' || v[i] == '\t'))
+      ++i;
+  };
+  while (i < v.size()) {
+    skip_ws();
+    if (i >= v.size() || v[i] != '<') return;  // malformed: stop
+    const std::size_t close = v.find('>', i);
+    if (close == std::string_view::npos) return;
+    const std::string_view target = v.substr(i + 1, close - i - 1);
+    i = close + 1;
+    bool preload = false, nopush = false;
+    // Parameters up to the next top-level comma.
+    while (true) {
+      skip_ws();
+      if (i >= v.size() || v[i] == ',') break;
+      if (v[i] != ';') return;
+      ++i;
+      skip_ws();
+      std::size_t n0 = i;
+      while (i < v.size() && v[i] != '=' && v[i] != ';' && v[i] != ',' && v[i] != ' ')
+        ++i;
+      const std::string_view pname = v.substr(n0, i - n0);
+      std::string_view pvalue;
+      skip_ws();
+      if (i < v.size() && v[i] == '=') {
+        ++i;
+        skip_ws();
+        if (i < v.size() && v[i] == '"') {
+          const std::size_t q = v.find('"', i + 1);
+          if (q == std::string_view::npos) return;
+          pvalue = v.substr(i + 1, q - i - 1);
+          i = q + 1;
+        } else {
+          std::size_t v0 = i;
+          while (i < v.size() && v[i] != ';' && v[i] != ',' && v[i] != ' ')
+            ++i;
+          pvalue = v.substr(v0, i - v0);
+        }
+      }
+      if (iequals(pname, "nopush")) nopush = true;
+      if (iequals(pname, "rel")) {
+        // rel is a space-separated list of relation types (RFC 8288 §3.3).
+        std::size_t k = 0;
+        while (k < pvalue.size()) {
+          std::size_t e = pvalue.find(' ', k);
+          if (e == std::string_view::npos) e = pvalue.size();
+          if (iequals(pvalue.substr(k, e - k), "preload")) preload = true;
+          k = e + 1;
+        }
+      }
+    }
+    if (preload && !nopush) fn(target);
+    if (i < v.size() && v[i] == ',') ++i;
+  }
+}
+
+}  // namespace
+
+void session::push_preload_links(stream& s) {
+  std::uint32_t pushed = 0;
+  const std::string_view authority = s.req().header("host");
+  std::string_view scheme = std::string_view(s.field_bytes).substr(s.scheme_off, s.scheme_len);
+  if (scheme.empty()) scheme = "http";
+  // Copies: the fields vector must not be read while pushes run.
+  std::vector<std::string> targets;
+  for (const auto& f : s.fields) {
+    if (!iequals(f.name, "link")) continue;
+    for_each_preload(f.value, [&](std::string_view t) {
+      if (targets.size() < cfg_.max_preload_pushes) targets.emplace_back(t);
+    });
+  }
+  for (std::string_view t : targets) {
+    // Same origin only: a path, or an absolute URI with this request's scheme and authority.
+    if (t.substr(0, 2) != "//" && !t.empty() && t.front() != '/') {
+      const std::size_t sep = t.find("://");
+      if (sep == std::string_view::npos || !iequals(t.substr(0, sep), scheme)) continue;
+      std::string_view rest = t.substr(sep + 3);
+      const std::size_t slash = rest.find('/');
+      if (slash == std::string_view::npos || !iequals(rest.substr(0, slash), authority)) continue;
+      t = rest.substr(slash);
+    }
+    if (pushed >= cfg_.max_preload_pushes) break;
+    if (exchange_push(s, t, {})) ++pushed;
+  }
 }
 
 // ---- output queue

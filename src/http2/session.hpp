@@ -89,6 +89,16 @@ struct session_config {
   /// DATA bytes turned into frames ahead of the transport (per pending_output()).
   std::size_t write_quantum = 64 * 1024;
 
+  // ---- server push (RFC 9113 §8.4) --------------------------------------------------------
+  /// Push the same-origin targets of `Link: <...>; rel=preload` fields of 2xx responses to
+  /// GET (not those marked `nopush`), as h2o and nginx's http2_push_preload do.
+  bool push_preload = false;
+  /// Pushed streams in progress at once (also bounded by the client's
+  /// SETTINGS_MAX_CONCURRENT_STREAMS, §5.1.2); response::push() returns false above it.
+  std::uint32_t max_pushed_streams = 32;
+  /// Link targets pushed for one response at most.
+  std::uint32_t max_preload_pushes = 16;
+
   // ---- floods (DESIGN.md §6) ------------------------------------------------------------------
   /// PING and SETTINGS ACKs queued but not written: above -> GOAWAY(ENHANCE_YOUR_CALM).
   std::size_t max_pending_acks = 1000;
@@ -230,6 +240,13 @@ class session final : public detail::exchange_owner {
   // exchange_owner
   void exchange_updated(detail::exchange& x) override;
   std::size_t exchange_buffered(const detail::exchange& x) const noexcept override;
+  /// RST_STREAM(CANCEL), or INTERNAL_ERROR when `error` (RFC 9113 §5.4.2).
+  void exchange_reset(detail::exchange& x, bool error) override;
+  /// PUSH_PROMISE on x's stream (RFC 9113 §6.6, §8.4), then dispatches the promised GET
+  /// through session_events::on_request (posted, so never from inside the caller's handler).
+  bool exchange_push(detail::exchange& x, std::string_view path,
+                     std::span<const header_view> headers) override;
+  std::uint32_t pushed_streams() const noexcept { return pushed_active_; }
   void post(std::function<void()> fn) override { events_.post(std::move(fn)); }
   void set_timeout(unsigned ms, std::function<void()> fn) override {
     events_.set_timeout(ms, std::move(fn));
@@ -268,6 +285,14 @@ class session final : public detail::exchange_owner {
   void on_priority_update(const priority_update_frame& p);
 
   stream* find(std::uint32_t id) const noexcept;
+  /// RFC 9113 §5.1: an id neither side has used yet (odd: the client's, even: ours).
+  bool is_idle(std::uint32_t id) const noexcept {
+    return (id % 2) != 0 ? id > last_peer_stream_ : id >= next_push_id_;
+  }
+  void push_preload_links(stream& s);
+  void dispatch_pushed(stream& s);
+  void queue_trailers(stream& s);
+  void queue_field_block(stream& s, std::span<const hpack::header_field> list, bool end);
   stream* open_stream(std::uint32_t id);
   bool finish_head(stream& s, bool end_stream);
   void finish_request(stream& s);
@@ -324,6 +349,8 @@ class session final : public detail::exchange_owner {
 
   std::map<std::uint32_t, stream*> streams_;  // active streams (one reference each)
   std::uint32_t last_peer_stream_ = 0;
+  std::uint32_t next_push_id_ = 2;  // RFC 9113 §5.1.1: server streams are even
+  std::uint32_t pushed_active_ = 0;
   std::deque<std::uint32_t> resets_;  // closed streams we reset (late frames ignored)
   std::deque<std::uint32_t> closed_;  // other recently closed streams (STREAM_CLOSED)
 

@@ -14,9 +14,10 @@
 
 namespace portico::http2 {
 
-/// RFC 9113 §5.1 states a server stream goes through (no push: reserved states never occur).
+/// RFC 9113 §5.1 states a server stream goes through.
 enum class stream_state : std::uint8_t {
   idle,
+  reserved_local,      ///< promised by our PUSH_PROMISE; its HEADERS not sent yet
   open,                ///< HEADERS received without END_STREAM
   half_closed_remote,  ///< the client sent END_STREAM; we may still send
   half_closed_local,   ///< we sent END_STREAM; the client is still sending
@@ -38,12 +39,14 @@ class stream final : public detail::exchange {
   std::vector<field_ref> field_refs;      // regular fields, in order
   std::vector<header_view> header_views;  // built from field_refs once the head is complete
   std::uint32_t method_off = 0, method_len = 0, path_off = 0, path_len = 0;
+  std::uint32_t scheme_off = 0, scheme_len = 0;  // :scheme, for the requests we push
   bool has_content_length = false;
   std::uint64_t request_content_length = 0;
   std::uint64_t body_received = 0;  // DATA payload bytes (padding excluded)
   bool head_complete = false;       // the request's field section was accepted
   bool dispatched = false;          // on_request was called (or the session answered itself)
   bool answered_by_session = false;
+  bool pushed = false;  // a server-initiated (even) stream (RFC 9113 §8.4)
 
   // ---- flow control (RFC 9113 §5.2, §6.9) -------------------------------------------------
   std::int64_t send_window = 0;          // what we may still send (may go negative, §6.9.2)

@@ -6,9 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <string>
-#include <ctime>
 
 #include "core/log.hpp"
 #include "http2/constants.hpp"
@@ -256,8 +256,7 @@ bool connection::h2_feed(std::span<const char> in) {
   }
   std::size_t taken = s.consume(in, h2_->last_active_ms);
   if (taken < in.size()) {
-    h2_->stash.insert(h2_->stash.end(), in.begin() + static_cast<std::ptrdiff_t>(taken),
-                      in.end());
+    h2_->stash.insert(h2_->stash.end(), in.begin() + static_cast<std::ptrdiff_t>(taken), in.end());
     return false;
   }
   return s.wants_input();
@@ -493,7 +492,8 @@ void connection::update_timer() {
       if (timer_kind_ != timer_kind::header) arm(timer_kind::header, o.header_timeout_ms);
       break;
     case http1::session::phase::reading_body:
-      if (timer_kind_ != timer_kind::body || body_progress_) arm(timer_kind::body, o.body_timeout_ms);
+      if (timer_kind_ != timer_kind::body || body_progress_)
+        arm(timer_kind::body, o.body_timeout_ms);
       body_progress_ = false;
       break;
     case http1::session::phase::busy:
@@ -505,7 +505,9 @@ void connection::update_timer() {
   }
 }
 
-void connection::timer_fired(io::timer_node* n) { static_cast<connection*>(n->owner)->on_timer(); }
+void connection::timer_fired(io::timer_node* n) {
+  static_cast<connection*>(n->owner)->on_timer();
+}
 
 void connection::on_timer() {
   timer_kind k = timer_kind_;
@@ -591,8 +593,10 @@ bool connection::try_h2c_upgrade(detail::exchange& x) {
     while (!list.empty()) {
       std::size_t comma = list.find(',');
       std::string_view item = list.substr(0, comma);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+        item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+        item.remove_suffix(1);
       if (iequals(item, token)) return true;
       if (comma == std::string_view::npos) break;
       list.remove_prefix(comma + 1);
@@ -624,8 +628,7 @@ bool connection::try_h2c_upgrade(detail::exchange& x) {
 }
 
 void connection::on_request(detail::exchange& x) {
-  if (!tls_ && !h2_ && x.body.empty() && session_.pipeline_size() == 1 &&
-      try_h2c_upgrade(x))
+  if (!tls_ && !h2_ && x.body.empty() && session_.pipeline_size() == 1 && try_h2c_upgrade(x))
     return;
   auto& st = w_.stats();
   worker_stats::add(st.requests);
@@ -645,11 +648,12 @@ void connection::on_request(detail::exchange& x) {
         if (!x.started) {
           res.status(500).header("Content-Type", "text/plain; charset=utf-8");
           res.send("500 Internal Server Error\n");
+        } else if (auto* o = x.owner()) {
+          // HTTP/2: RST_STREAM(INTERNAL_ERROR) for this stream only; HTTP/1.1: what was queued
+          // goes out, then the connection closes (the only way to show the cut).
+          o->exchange_reset(x, true);
         } else {
-          // HTTP/2 too: the session has no per-stream abort from a handler yet (RST_STREAM
-          // would do); the connection is cut as for HTTP/1.1.
           x.abort();
-          close_now(true);
         }
       }
     }
@@ -677,7 +681,9 @@ void connection::on_response_done(const detail::exchange& x, std::uint64_t bytes
   if (auto* log = w_.config().log) log->write(x, bytes, std::time(nullptr));
 }
 
-void connection::post(std::function<void()> fn) { w_.loop().post(std::move(fn)); }
+void connection::post(std::function<void()> fn) {
+  w_.loop().post(std::move(fn));
+}
 
 void connection::set_timeout(unsigned ms, std::function<void()> fn) {
   // Owned by the worker, not the connection: it fires even if the connection is gone (the
@@ -697,7 +703,9 @@ void connection::drain() {
   w_.loop().at_turn_end(this);
 }
 
-void connection::abort_now() { close_now(true); }
+void connection::abort_now() {
+  close_now(true);
+}
 
 void connection::peer_reset() {
   worker_stats::add(w_.stats().resets_received);
@@ -874,8 +882,8 @@ bool connection::tls_pull_h2() {
   }
   while (state_ == state::open) {
     if (t.buffered_input() == 0 && !t.has_buffered_plaintext() && !tls_->peer_eof) return true;
-    tls::io_result r = t.read(std::as_writable_bytes(std::span<char>(h2_->buf.get(),
-                                                                      h2_state::buf_size)));
+    tls::io_result r =
+        t.read(std::as_writable_bytes(std::span<char>(h2_->buf.get(), h2_state::buf_size)));
     switch (r.st) {
       case tls::status::ok:
         if (!h2_feed({h2_->buf.get(), r.bytes})) {

@@ -81,6 +81,20 @@ void validate(const server_options& o) {
     fail("tcp keepalive idle, interval and count must be positive");
   if (o.response_high_water == 0 || o.response_max_buffer < o.response_high_water)
     fail("response_max_buffer must be at least response_high_water");
+  const auto& h = o.http2;
+  constexpr std::uint32_t max_window = 0x7fffffff;  // RFC 9113 §6.9.1
+  if (h.max_frame_size < 16384 || h.max_frame_size > 16777215)
+    fail("http2 max_frame_size must be between 16384 and 16777215");  // RFC 9113 §6.5.2
+  if (h.initial_window_size > max_window || h.connection_window > max_window ||
+      h.max_stream_window > max_window)
+    fail("http2 windows must be at most 2147483647");
+  if (h.connection_window < 65535) fail("http2 connection_window must be at least 65535");
+  if (h.max_stream_window < h.initial_window_size)
+    fail("http2 max_stream_window must be at least initial_window_size");
+  if (h.max_concurrent_streams == 0) fail("http2 max_concurrent_streams must be positive");
+  if (h.reset_burst == 0 || h.glitch_burst == 0 || h.max_pending_acks == 0 ||
+      h.settings_timeout_ms == 0)
+    fail("http2 flood limits and timeouts must be positive");
 }
 }  // namespace
 
@@ -106,6 +120,20 @@ server::server(server_options opts) : impl_(std::make_unique<impl>()) {
   c.http2.max_header_list_size =
       static_cast<std::uint32_t>(std::max<std::size_t>(o.max_header_bytes, 4096));
   c.http2.shutdown_timeout_ms = std::max<unsigned>(o.linger_timeout_ms, 1000);
+  c.http2.max_concurrent_streams = o.http2.max_concurrent_streams;
+  c.http2.initial_window_size = o.http2.initial_window_size;
+  c.http2.connection_window = o.http2.connection_window;
+  c.http2.max_stream_window = o.http2.max_stream_window;
+  c.http2.max_frame_size = o.http2.max_frame_size;
+  c.http2.header_table_size = o.http2.header_table_size;
+  c.http2.push_preload = o.http2.push_preload;
+  c.http2.max_pushed_streams = o.http2.max_pushed_streams;
+  c.http2.reset_burst = o.http2.reset_burst;
+  c.http2.reset_rate = o.http2.reset_rate;
+  c.http2.glitch_burst = o.http2.glitch_burst;
+  c.http2.glitch_rate = o.http2.glitch_rate;
+  c.http2.max_pending_acks = o.http2.max_pending_acks;
+  c.http2.settings_timeout_ms = o.http2.settings_timeout_ms;
   c.conn.tcp_nodelay = o.tcp_nodelay;
   c.conn.keepalive.enabled = o.tcp_keepalive.enabled;
   c.conn.keepalive.idle_s = o.tcp_keepalive.idle_s;
@@ -443,14 +471,20 @@ server_stats server::impl::stats() const noexcept {
     auto sum = [&](conn_activity a) {
       return gauge(0, a) + gauge(1, a) + gauge(2, a) + gauge(3, a);
     };
-    s.tls_connections_reading += gauge(1, conn_activity::reading) + gauge(3, conn_activity::reading);
-    s.tls_connections_writing += gauge(1, conn_activity::writing) + gauge(3, conn_activity::writing);
+    s.tls_connections_reading +=
+        gauge(1, conn_activity::reading) + gauge(3, conn_activity::reading);
+    s.tls_connections_writing +=
+        gauge(1, conn_activity::writing) + gauge(3, conn_activity::writing);
     s.tls_connections_idle += gauge(1, conn_activity::idle) + gauge(3, conn_activity::idle);
-    s.tls_connections_closing += gauge(1, conn_activity::closing) + gauge(3, conn_activity::closing);
-    s.http2_connections_reading += gauge(2, conn_activity::reading) + gauge(3, conn_activity::reading);
-    s.http2_connections_writing += gauge(2, conn_activity::writing) + gauge(3, conn_activity::writing);
+    s.tls_connections_closing +=
+        gauge(1, conn_activity::closing) + gauge(3, conn_activity::closing);
+    s.http2_connections_reading +=
+        gauge(2, conn_activity::reading) + gauge(3, conn_activity::reading);
+    s.http2_connections_writing +=
+        gauge(2, conn_activity::writing) + gauge(3, conn_activity::writing);
     s.http2_connections_idle += gauge(2, conn_activity::idle) + gauge(3, conn_activity::idle);
-    s.http2_connections_closing += gauge(2, conn_activity::closing) + gauge(3, conn_activity::closing);
+    s.http2_connections_closing +=
+        gauge(2, conn_activity::closing) + gauge(3, conn_activity::closing);
     s.http2_tls_connections_reading += gauge(3, conn_activity::reading);
     s.http2_tls_connections_writing += gauge(3, conn_activity::writing);
     s.http2_tls_connections_idle += gauge(3, conn_activity::idle);

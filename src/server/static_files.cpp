@@ -3,8 +3,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <sys/stat.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -97,7 +97,8 @@ struct static_root {
     if (ext.empty()) return "application/octet-stream";
     if (auto t = builtin_type(ext); !t.empty()) return t;
     std::string lower(ext);
-    for (auto& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    for (auto& c : lower)
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
     auto it = extra_types.find(lower);
     if (it != extra_types.end()) return it->second;
     return "application/octet-stream";
@@ -126,7 +127,8 @@ void load_mime_types(static_root& r) {
     std::string full = type;
     if (type.rfind("text/", 0) == 0) full += "; charset=utf-8";
     while (words >> ext) {
-      for (auto& c : ext) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      for (auto& c : ext)
+        c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
       r.extra_types.emplace(ext, full);
     }
   }
@@ -145,10 +147,10 @@ struct file_entry {
   std::time_t mtime_s = 0;
   std::string etag;
   std::string last_modified;
-  std::string content;       // the whole file when small (no system call to send it)
+  std::string content;  // the whole file when small (no system call to send it)
   bool has_content = false;
-  std::string_view type;     // Content-Type of the uncompressed name
-  std::string name;          // the name that was opened (relative to the root)
+  std::string_view type;  // Content-Type of the uncompressed name
+  std::string name;       // the name that was opened (relative to the root)
   // Precompressed siblings (name.br, name.gz), looked up once per validation.
   std::shared_ptr<file_entry> br, gz;
   std::uint64_t checked_ms = 0;
@@ -221,8 +223,8 @@ thread_local file_cache tl_cache;
 bool same_file(const file_entry& e, const struct stat& st) {
   return e.dev == st.st_dev && e.ino == st.st_ino &&
          e.size == static_cast<std::uint64_t>(st.st_size) &&
-         e.mtime_ns == static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-                           st.st_mtim.tv_nsec;
+         e.mtime_ns ==
+             static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
 // Builds an entry for an open regular file.
@@ -248,8 +250,8 @@ std::shared_ptr<file_entry> make_entry(unique_fd fd, const struct stat& st, std:
     e->content.resize(e->size);
     std::uint64_t got = 0;
     while (got < e->size) {
-      ssize_t n = ::pread(fd.get(), e->content.data() + got, e->size - got,
-                          static_cast<off_t>(got));
+      ssize_t n =
+          ::pread(fd.get(), e->content.data() + got, e->size - got, static_cast<off_t>(got));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       got += static_cast<std::uint64_t>(n);
@@ -278,7 +280,8 @@ std::shared_ptr<file_entry> open_sibling(const static_root& root, const std::str
   return make_entry(std::move(f), st, std::move(sib), type, suffix);
 }
 
-// ---- responses -----------------------------------------------------------------------------------
+// ---- responses
+// -----------------------------------------------------------------------------------
 
 void send_status(portico::response& res, int status, std::string_view text) {
   res.status(status).header("Content-Type", "text/plain; charset=utf-8");
@@ -289,12 +292,23 @@ std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -361,8 +375,10 @@ bool accepts(std::string_view header, std::string_view coding) {
     header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
     auto semi = item.find(';');
     std::string_view name = item.substr(0, semi);
-    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t'))
+      name.remove_prefix(1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+      name.remove_suffix(1);
     bool ok = true;
     if (semi != std::string_view::npos) {
       std::string_view params = item.substr(semi + 1);
@@ -377,7 +393,8 @@ bool accepts(std::string_view header, std::string_view coding) {
           ++i;
           if (i < v.size() && v[i] == '.') {
             ++i;
-            while (i < v.size() && v[i] == '0') ++i;
+            while (i < v.size() && v[i] == '0')
+              ++i;
           }
           if (i < v.size() && v[i] >= '1' && v[i] <= '9') zero = false;
         }
@@ -420,8 +437,8 @@ std::vector<std::string_view> header_lines(const portico::request& req, std::str
   return out;
 }
 
-void serve_entry(const portico::request& req, portico::response& res,
-                 std::shared_ptr<file_entry> e, bool vary, std::string_view encoding) {
+void serve_entry(const portico::request& req, portico::response& res, std::shared_ptr<file_entry> e,
+                 bool vary, std::string_view encoding) {
   const bool get = req.method() == "GET" || req.method() == "HEAD";
   std::time_t now = std::time(nullptr);
   // RFC 9110 §13.2.2: preconditions, in their order.
@@ -478,7 +495,8 @@ void serve_entry(const portico::request& req, portico::response& res,
       res.status(206).header("Content-Type", e->type);
       res.header("Content-Range", http::format_content_range(r.first, r.last, e->size));
       if (e->has_content) {
-        res.send(e->content.substr(static_cast<std::size_t>(r.first), static_cast<std::size_t>(len)));
+        res.send(
+            e->content.substr(static_cast<std::size_t>(r.first), static_cast<std::size_t>(len)));
       } else {
         x.owns_file = false;
         x.file_keepalive = e;
@@ -642,6 +660,9 @@ void serve(const static_root& root, const portico::request& req, portico::respon
     e->checked_ms = now;
     tl_cache.store(&root, key, e);
   }
+  // Link preload hints (static_options::preload), pushed over HTTP/2 when configured.
+  for (const auto& [path, target] : root.opts.preload)
+    if (path == req.path()) res.header("Link", "<" + target + ">; rel=preload");
   // RFC 9110 §12.5.3: pick a precompressed sibling the client accepts (brotli first).
   std::string_view ae = req.header("accept-encoding");
   bool vary = e->br || e->gz;

@@ -30,7 +30,8 @@ std::string pattern(std::size_t n) {
   static constexpr std::string_view p = "0123456789abcdef";
   std::string out;
   out.reserve(n);
-  while (out.size() < n) out.append(p.substr(0, std::min(p.size(), n - out.size())));
+  while (out.size() < n)
+    out.append(p.substr(0, std::min(p.size(), n - out.size())));
   return out;
 }
 
@@ -115,6 +116,57 @@ int main(int argc, char** argv) {
       out.append(h.name).append(": ").append(h.value).append("\n");
     }
     res.header("Content-Type", "text/plain").send(std::move(out));
+  });
+  // Pushes /pushed/0 .. /pushed/N-1 (HTTP/2 server push), then answers with how many were
+  // promised.
+  srv.get("/push/:n", [](const portico::request& req, portico::response& res) {
+    const unsigned n = number(req.param("n"), 1000);
+    const portico::header_view extra[] = {{"x-pushed-by", "portico-test"}};
+    unsigned promised = 0;
+    for (unsigned i = 0; i < n; ++i)
+      if (res.push("/pushed/" + std::to_string(i), extra)) ++promised;
+    res.header("Content-Type", "text/plain").send("promised " + std::to_string(promised) + "\n");
+  });
+  // Pushes two 1 MiB responses (/big/1048576), for cancelling one while it flows.
+  srv.get("/pushbig", [](const portico::request&, portico::response& res) {
+    const bool a = res.push("/big/1048576"), b = res.push("/big/1048576");
+    res.header("Content-Type", "text/plain").send(a && b ? "pushed 2\n" : "not pushed\n");
+  });
+  srv.get("/pushed/:i", [](const portico::request& req, portico::response& res) {
+    res.header("Content-Type", "text/plain")
+        .header("X-Seen-Pushed-By", req.header("x-pushed-by"))
+        .send("pushed " + std::string(req.param("i")) + "\n");
+  });
+  // A page whose Link preload targets are pushed with --h2-push-preload.
+  srv.get("/preload", [](const portico::request&, portico::response& res) {
+    res.header("Content-Type", "text/html")
+        .header("Link", "</pushed/a>; rel=preload; as=style, </pushed/b>; rel=preload; nopush")
+        .header("Link", "<https://elsewhere.example/x>; rel=preload, </pushed/c>; rel=\"preload\"")
+        .send("<!doctype html><title>preload</title>\n");
+  });
+  // N bytes streamed, then trailers (chunked on HTTP/1.1, trailing HEADERS on HTTP/2).
+  srv.get("/trailers/:n", [](const portico::request& req, portico::response& res) {
+    const unsigned n = number(req.param("n"), 1u << 20);
+    res.header("Content-Type", "application/octet-stream").header("Trailer", "x-checksum, x-count");
+    const std::string body = pattern(n);
+    unsigned sum = 0;
+    for (unsigned char c : body)
+      sum += c;
+    res.write(body);
+    res.trailer("X-Checksum", std::to_string(sum)).trailer("X-Count", std::to_string(n));
+    res.end();
+  });
+  // N bytes streamed, then the handler gives up: RST_STREAM(CANCEL) on HTTP/2.
+  srv.get("/reset/:n", [](const portico::request& req, portico::response& res) {
+    res.header("Content-Type", "application/octet-stream");
+    res.write(pattern(number(req.param("n"), 1u << 20)));
+    res.reset();
+  });
+  // Throws after starting a streamed response: RST_STREAM(INTERNAL_ERROR) on HTTP/2.
+  srv.get("/throw-late", [](const portico::request&, portico::response& res) {
+    res.header("Content-Type", "text/plain");
+    res.write("partial");
+    throw std::runtime_error("handler failed after starting its response");
   });
   srv.static_files("/", cfg.dir, cfg.files);
   return srv.run();

@@ -31,6 +31,7 @@ struct server_frame {
   errc code = errc::no_error;     // RST_STREAM, GOAWAY
   std::uint32_t last_stream = 0;  // GOAWAY
   std::uint32_t increment = 0;    // WINDOW_UPDATE
+  std::uint32_t promised = 0;     // PUSH_PROMISE: the promised stream
   std::vector<setting> settings;  // SETTINGS
   std::string data;               // DATA
   bool is(frame_type t) const { return h.type == t; }
@@ -216,6 +217,12 @@ class client {
                               h->fragment.size());
         pending_headers_ = frames.size();
         if (h->end_headers) decode_block(f);
+      } else if (auto* pp = r.frame.get<push_promise_frame>()) {
+        f.promised = pp->promised_stream_id;
+        pending_block_.assign(reinterpret_cast<const char*>(pp->fragment.data()),
+                              pp->fragment.size());
+        pending_headers_ = frames.size();
+        if (pp->end_headers) decode_block(f);
       } else if (auto* c = r.frame.get<continuation_frame>()) {
         pending_block_.append(reinterpret_cast<const char*>(c->fragment.data()),
                               c->fragment.size());

@@ -1,0 +1,304 @@
+// Server push (RFC 9113 §8.4, §6.6), response trailers (§8.1) and handler resets in the
+// HTTP/2 session, driven by the scripted client of session_test_util.hpp.
+#include "session_test_util.hpp"
+
+namespace portico::http2::test {
+namespace {
+
+const server_frame* promise_of(const client& c, std::uint32_t promised) {
+  for (auto* f : c.of(frame_type::push_promise))
+    if (f->promised == promised) return f;
+  return nullptr;
+}
+
+std::string field(const server_frame& f, std::string_view name) {
+  for (auto& [n, v] : f.headers)
+    if (n == name) return v;
+  return {};
+}
+
+std::size_t index_of(const client& c, const server_frame* f) {
+  return static_cast<std::size_t>(f - c.frames.data());
+}
+
+// A handler that pushes `paths` for "/", and answers everything else with "hello PATH".
+void push_handler(client& c, std::vector<std::string> paths, std::vector<bool>* results = nullptr) {
+  c.ev.handler = [paths, results](detail::exchange& x) {
+    portico::response res = x.make_response();
+    if (x.path == "/") {
+      for (const auto& p : paths) {
+        const bool ok = res.push(p);
+        if (results) results->push_back(ok);
+      }
+    }
+    res.header("Content-Type", "text/plain").send("hello " + std::string(x.path));
+  };
+}
+
+TEST(Http2Push, PromiseThenPushedResponse) {
+  client c;
+  std::vector<bool> ok;
+  push_handler(c, {"/a.css", "/b.js"}, &ok);
+  c.handshake();
+  c.send(c.headers(1, client::get("/"), true));
+  EXPECT_EQ(ok, (std::vector<bool>{true, true}));
+  // RFC 9113 §6.6: PUSH_PROMISE on the client's stream, promising even ids in order.
+  const server_frame* p2 = promise_of(c, 2);
+  const server_frame* p4 = promise_of(c, 4);
+  ASSERT_NE(p2, nullptr);
+  ASSERT_NE(p4, nullptr);
+  EXPECT_EQ(p2->h.stream_id, 1u);
+  EXPECT_EQ(field(*p2, ":method"), "GET");
+  EXPECT_EQ(field(*p2, ":path"), "/a.css");
+  EXPECT_EQ(field(*p2, ":scheme"), "https");
+  EXPECT_EQ(field(*p2, ":authority"), "example.com");
+  EXPECT_EQ(field(*p4, ":path"), "/b.js");
+  // §8.4: the promises precede the response that refers to them.
+  auto h1 = c.of(frame_type::headers, 1);
+  ASSERT_FALSE(h1.empty());
+  EXPECT_LT(index_of(c, p4), index_of(c, h1.front()));
+  // The promised requests went through the handler like a client's, with Host.
+  ASSERT_EQ(c.ev.requests.size(), 3u);
+  EXPECT_EQ(c.ev.requests[1].path, "/a.css");
+  EXPECT_EQ(c.ev.requests[1].header("host"), "example.com");
+  EXPECT_EQ(c.status_of(2), "200");
+  EXPECT_EQ(c.body_of(2), "hello /a.css");
+  EXPECT_TRUE(c.stream_ended(2));
+  EXPECT_EQ(c.body_of(4), "hello /b.js");
+  EXPECT_TRUE(c.stream_ended(4));
+  EXPECT_EQ(c.s->active_streams(), 0u);
+  EXPECT_EQ(c.s->pushed_streams(), 0u);
+  EXPECT_EQ(c.goaway(), nullptr);
+}
+
+TEST(Http2Push, DisabledByClientSetting) {
+  client c;
+  std::vector<bool> ok;
+  push_handler(c, {"/a.css"}, &ok);
+  c.handshake({{setting_id::enable_push, 0}});
+  c.send(c.headers(1, client::get("/"), true));
+  EXPECT_EQ(ok, (std::vector<bool>{false}));
+  EXPECT_TRUE(c.of(frame_type::push_promise).empty());
+  EXPECT_EQ(c.body_of(1), "hello /");
+}
+
+TEST(Http2Push, BoundedByPeerMaxConcurrentStreamsAndConfig) {
+  {
+    client c;
+    c.ev.handler = nullptr;  // leave the pushed streams in progress
+    c.handshake({{setting_id::max_concurrent_streams, 1}});
+    c.send(c.headers(1, client::get("/"), true));
+    portico::response res = c.ev.kept[0];
+    EXPECT_TRUE(res.push("/a"));
+    EXPECT_FALSE(res.push("/b"));  // RFC 9113 §5.1.2: the client allows one stream of ours
+    EXPECT_EQ(c.s->pushed_streams(), 1u);
+  }
+  {
+    session_config cfg;
+    cfg.max_pushed_streams = 2;
+    client c(cfg);
+    c.ev.handler = nullptr;
+    c.handshake();
+    c.send(c.headers(1, client::get("/"), true));
+    portico::response res = c.ev.kept[0];
+    EXPECT_TRUE(res.push("/a"));
+    EXPECT_TRUE(res.push("/b"));
+    EXPECT_FALSE(res.push("/c"));
+  }
+}
+
+TEST(Http2Push, RefusedForBadPathsPushedStreamsAndEndedResponses) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  c.send(c.headers(1, client::get("/"), true));
+  portico::response res = c.ev.kept[0];
+  EXPECT_FALSE(res.push("relative"));
+  EXPECT_FALSE(res.push("//other.example/x"));
+  EXPECT_FALSE(res.push("/with space"));
+  EXPECT_FALSE(res.push(""));
+  const portico::header_view bad[] = {{"connection", "close"}};
+  EXPECT_FALSE(res.push("/x", bad));  // RFC 9113 §8.2.2
+  ASSERT_TRUE(res.push("/x"));
+  ASSERT_EQ(c.ev.kept.size(), 2u);  // the pushed request waits for its handler
+  portico::response pushed = c.ev.kept[1];
+  EXPECT_FALSE(pushed.push("/y"));  // §6.6: only on client streams
+  res.send("done");
+  EXPECT_FALSE(res.push("/z"));  // the response ended
+}
+
+TEST(Http2Push, ClientFramesOnPushedStreams) {
+  {
+    // §5.1 reserved (local): DATA is a connection error.
+    client c;
+    c.ev.handler = nullptr;
+    c.handshake();
+    c.send(c.headers(1, client::get("/"), true));
+    ASSERT_TRUE(c.ev.kept[0].push("/x"));
+    c.send(client::data(2, "x", false));
+    ASSERT_NE(c.goaway(), nullptr);
+    EXPECT_EQ(c.goaway()->code, errc::protocol_error);
+  }
+  {
+    // WINDOW_UPDATE and PRIORITY are allowed; RST_STREAM cancels the push.
+    client c;
+    c.ev.handler = nullptr;
+    c.handshake();
+    c.send(c.headers(1, client::get("/"), true));
+    ASSERT_TRUE(c.ev.kept[0].push("/x"));
+    portico::response pushed = c.ev.kept[1];
+    bool aborted = false;
+    pushed.on_abort([&] { aborted = true; });
+    c.send(client::window_update(2, 1000));
+    EXPECT_EQ(c.goaway(), nullptr);
+    c.send(client::rst(2, errc::cancel));
+    EXPECT_TRUE(aborted);
+    pushed.send("late");
+    EXPECT_TRUE(c.of(frame_type::headers, 2).empty());
+    EXPECT_EQ(c.goaway(), nullptr);
+  }
+  {
+    // An even stream we never promised is idle: WINDOW_UPDATE there is a connection error.
+    client c;
+    c.handshake();
+    c.send(client::window_update(2, 1000));
+    ASSERT_NE(c.goaway(), nullptr);
+    EXPECT_EQ(c.goaway()->code, errc::protocol_error);
+  }
+}
+
+TEST(Http2Push, PreloadLinksPushedWhenConfigured) {
+  session_config cfg;
+  cfg.push_preload = true;
+  client c(cfg);
+  c.ev.handler = [](detail::exchange& x) {
+    portico::response res = x.make_response();
+    if (x.path == "/") {
+      res.header("Link", "</a.css>; rel=preload; as=style, </b.js>; rel=preload; nopush")
+          .header("Link", "<https://example.com/c.png>; rel=\"preload prefetch\"")
+          .header("Link", "<https://other.example/d>; rel=preload, </e>; rel=next");
+    }
+    res.send("hello " + std::string(x.path));
+  };
+  c.handshake();
+  c.send(c.headers(1, client::get("/"), true));
+  std::vector<std::string> pushed;
+  for (auto* f : c.of(frame_type::push_promise))
+    pushed.push_back(field(*f, ":path"));
+  EXPECT_EQ(pushed, (std::vector<std::string>{"/a.css", "/c.png"}));
+  EXPECT_EQ(c.body_of(2), "hello /a.css");
+  EXPECT_EQ(c.body_of(4), "hello /c.png");
+}
+
+TEST(Http2Push, PreloadLinksIgnoredByDefault) {
+  client c;
+  c.ev.handler = [](detail::exchange& x) {
+    portico::response res = x.make_response();
+    res.header("Link", "</a.css>; rel=preload").send("x");
+  };
+  c.handshake();
+  c.send(c.headers(1, client::get("/"), true));
+  EXPECT_TRUE(c.of(frame_type::push_promise).empty());
+}
+
+// ---- trailers (RFC 9113 §8.1) ------------------------------------------------------------------
+
+TEST(Http2Trailers, StreamedBodyThenTrailers) {
+  client c;
+  c.ev.handler = [](detail::exchange& x) {
+    portico::response res = x.make_response();
+    res.write("abc");
+    res.trailer("Grpc-Status", "0").trailer("grpc-message", "fine");
+    res.end();
+  };
+  c.handshake();
+  c.send(c.headers(1, client::get("/"), true));
+  EXPECT_EQ(c.body_of(1), "abc");
+  auto data = c.of(frame_type::data, 1);
+  ASSERT_FALSE(data.empty());
+  for (auto* d : data)
+    EXPECT_FALSE(d->end_stream());  // the trailers end the stream, not DATA
+  auto h = c.of(frame_type::headers, 1);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_TRUE(h[1]->end_stream());
+  EXPECT_EQ(h[1]->headers, (fields{{"grpc-status", "0"}, {"grpc-message", "fine"}}));
+  EXPECT_GT(index_of(c, h[1]), index_of(c, data.back()));
+  ASSERT_EQ(c.ev.done.size(), 1u);
+}
+
+TEST(Http2Trailers, EmptyBodyAndMemoryBody) {
+  client c;
+  c.ev.handler = [](detail::exchange& x) {
+    portico::response res = x.make_response();
+    res.trailer("x-t", "1");
+    if (x.path == "/empty") {
+      res.end();
+    } else {
+      res.send("body");
+    }
+  };
+  c.handshake();
+  c.send(c.headers(1, client::get("/empty"), true));
+  auto h = c.of(frame_type::headers, 1);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_FALSE(h[0]->end_stream());
+  EXPECT_TRUE(h[1]->end_stream());
+  EXPECT_TRUE(c.of(frame_type::data, 1).empty());  // no empty DATA in between
+  c.send(c.headers(3, client::get("/full"), true));
+  EXPECT_EQ(c.body_of(3), "body");
+  h = c.of(frame_type::headers, 3);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[1]->headers, (fields{{"x-t", "1"}}));
+  EXPECT_TRUE(h[1]->end_stream());
+}
+
+TEST(Http2Trailers, NotSentForHead) {
+  client c;
+  c.ev.handler = [](detail::exchange& x) {
+    portico::response res = x.make_response();
+    res.trailer("x-t", "1").send("body");
+  };
+  c.handshake();
+  c.send(c.headers(1, client::get("/", "HEAD"), true));
+  auto h = c.of(frame_type::headers, 1);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_TRUE(h[0]->end_stream());
+}
+
+TEST(Http2Trailers, InvalidTrailersRefused) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  c.send(c.headers(1, client::get("/"), true));
+  portico::response res = c.ev.kept[0];
+  EXPECT_THROW(res.trailer("content-length", "1"), std::invalid_argument);
+  EXPECT_THROW(res.trailer("bad name", "1"), std::invalid_argument);
+  EXPECT_THROW(res.trailer("x", "a\r\nb"), std::invalid_argument);
+}
+
+// ---- resets by the handler (RFC 9113 §5.4.2) ---------------------------------------------------
+
+TEST(Http2Reset, HandlerResetSendsCancelAndSparesTheResetBudget) {
+  session_config cfg;
+  cfg.reset_burst = 1;
+  cfg.reset_rate = 1;
+  client c(cfg);
+  c.ev.handler = [](detail::exchange& x) {
+    portico::response res = x.make_response();
+    res.write("partial");
+    res.reset();
+    EXPECT_TRUE(res.aborted());
+  };
+  c.handshake();
+  for (std::uint32_t id = 1; id <= 9; id += 2)
+    c.send(c.headers(id, client::get("/"), true));
+  for (std::uint32_t id = 1; id <= 9; id += 2) {
+    ASSERT_NE(c.rst_of(id), nullptr) << id;
+    EXPECT_EQ(c.rst_of(id)->code, errc::cancel);
+  }
+  EXPECT_EQ(c.goaway(), nullptr);
+  EXPECT_EQ(c.s->active_streams(), 0u);
+}
+
+}  // namespace
+}  // namespace portico::http2::test
