@@ -330,6 +330,13 @@ void session::process_frame(const read_result& r) {
       on_headers_frame(f, *h, true);
       return;
     }
+    // RFC 9113 §6.4: "RST_STREAM frames MUST NOT be sent for a stream in the "idle" state", and
+    // §5.1 (idle): WINDOW_UPDATE there is a connection PROTOCOL_ERROR. A stream error on an idle
+    // stream (WINDOW_UPDATE 0, a bad PRIORITY) is therefore a connection error (§5.4.1 allows).
+    if (!find(r.error.stream_id) && r.error.stream_id > last_peer_stream_) {
+      connection_error(r.error.wire_code(), r.error.detail);
+      return;
+    }
     reset_id(r.error.stream_id, r.error.wire_code());
     return;
   }

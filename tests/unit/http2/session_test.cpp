@@ -304,6 +304,36 @@ TEST(Http2Session, FramesOnIdleStreamsAreConnectionErrors) {
   }
 }
 
+TEST(Http2Session, StreamErrorsOnIdleStreamsAreConnectionErrors) {
+  // RFC 9113 §6.4: no RST_STREAM for an idle stream; §5.1: WINDOW_UPDATE on an idle stream is a
+  // connection PROTOCOL_ERROR. WINDOW_UPDATE 0, PRIORITY on itself, PRIORITY of 4 octets.
+  const std::pair<std::string, errc> cases[] = {
+      {std::string("\x00\x00\x04\x08\x00\x00\x00\x00\x03\x00\x00\x00\x00", 13),
+       errc::protocol_error},
+      {std::string("\x00\x00\x05\x02\x00\x00\x00\x00\x09\x00\x00\x00\x09\x10", 14),
+       errc::protocol_error},
+      {std::string("\x00\x00\x04\x02\x00\x00\x00\x00\x09\x00\x00\x00\x00", 13),
+       errc::frame_size_error},
+  };
+  for (const auto& [f, code] : cases) {
+    client c;
+    c.handshake();
+    c.send(f);
+    ASSERT_NE(c.goaway(), nullptr);
+    EXPECT_EQ(c.goaway()->code, code);
+    EXPECT_TRUE(c.of(frame_type::rst_stream).empty());
+  }
+  // On a stream that exists they stay stream errors.
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  c.send(c.headers(1, client::get(), true));
+  c.send(std::string("\x00\x00\x04\x08\x00\x00\x00\x00\x01\x00\x00\x00\x00", 13));
+  ASSERT_NE(c.rst_of(1), nullptr);
+  EXPECT_EQ(c.rst_of(1)->code, errc::protocol_error);
+  EXPECT_EQ(c.goaway(), nullptr);
+}
+
 TEST(Http2Session, DataOnHalfClosedRemoteIsStreamClosed) {
   client c;
   c.ev.handler = nullptr;  // leave the request unanswered
