@@ -882,6 +882,68 @@ class Rfc9113Section8Test(ConformanceBase, unittest.TestCase):
         self.ok(c, 3)
 
 
+class ResponseAndExtensionTest(ConformanceBase, unittest.TestCase):
+    """What the server sends (§4.2, §8.1, §8.2.2, §8.3.2, RFC 7541 §4.2) and RFC 9218
+    PRIORITY_UPDATE."""
+
+    def test_4_2_server_frames_within_max_frame_size(self):
+        c = self.conn()
+        c.send(get(1, "/big.bin"))
+        status, _, body = c.expect_response(1, timeout=30)
+        self.assertEqual((status, body), (200, self.big))
+        self.assertLessEqual(max(len(f.data) for f in c.frames if f.type == DATA), 16384)
+
+    def test_8_1_head_response_has_no_data(self):
+        c = self.conn()
+        c.send(get(1, method="HEAD"))
+        status, h, body = c.expect_response(1)
+        self.assertEqual((status, h.get("content-length"), body), (200, "13", b""))
+        self.assertFalse([f for f in c.frames if f.type == DATA and f.stream_id == 1])
+
+    def test_8_3_2_response_fields(self):
+        # :status first, lowercase names, no connection-specific fields (§8.2.1, §8.2.2) even
+        # for a streamed response, which HTTP/1.1 would send chunked.
+        c = self.conn()
+        c.send(get(1, "/stream/4"))
+        status, _, body = c.expect_response(1)
+        self.assertEqual((status, len(body)), (200, 4096))
+        hdrs = list(c.responses[1]["headers"].items())
+        self.assertEqual(hdrs[0][0], ":status")
+        for k, _ in hdrs:
+            self.assertEqual(k, k.lower())
+            self.assertNotIn(k, ("connection", "keep-alive", "proxy-connection",
+                                 "transfer-encoding", "upgrade"))
+
+    def test_hpack_4_2_table_size_reduced_mid_connection(self):
+        # RFC 7541 §4.2: after our SETTINGS_HEADER_TABLE_SIZE shrinks, the server's next block
+        # MUST start with a dynamic table size update within the new limit.
+        c = self.conn()
+        self.ok(c, 1)
+        acks = c.settings_acks
+        c.send(settings((HEADER_TABLE_SIZE, 0)))
+        c.wait(lambda: c.settings_acks > acks)
+        self.ok(c, 3)
+        first = [f for f in c.frames if f.type == HEADERS and f.stream_id == 3][0].data
+        self.assertEqual(first[0], 0x20, "block does not start with a size update to 0")
+        self.assertEqual(c.decoder.header_table_size, 0)
+
+    def test_rfc9218_7_1_priority_update_on_stream(self):
+        c = self.conn()
+        c.send(frame(0x10, 0, 1, struct.pack(">I", 1) + b"u=1"))
+        c.expect_goaway(PROTOCOL_ERROR)
+
+    def test_rfc9218_7_1_priority_update_for_stream_0(self):
+        c = self.conn()
+        c.send(frame(0x10, 0, 0, struct.pack(">I", 0) + b"u=1"))
+        c.expect_goaway(PROTOCOL_ERROR)
+
+    def test_rfc9218_7_1_priority_update_accepted(self):
+        c = self.conn()
+        c.send(get(1, "/slow/200"), frame(0x10, 0, 0, struct.pack(">I", 1) + b"u=0, i"),
+               frame(0x10, 0, 0, struct.pack(">I", 99) + b"u=7"))
+        self.assertEqual(c.expect_response(1)[0], 200)
+
+
 class Rfc7541Test(ConformanceBase, unittest.TestCase):
     """HPACK (RFC 7541): decoding errors are connection errors of type COMPRESSION_ERROR
     (RFC 9113 §4.3)."""
