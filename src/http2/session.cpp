@@ -871,7 +871,10 @@ void session::on_data(const frame_view& f, const data_frame& d) {
   if (failed_) return;
   if (!s) {
     if (recently_reset(id)) {
-      glitch();  // RFC 9113 §5.1: ignored after we sent RST_STREAM
+      // RFC 9113 §5.1: ignored after we sent RST_STREAM. DATA the peer had in flight then is
+      // normal (a 413 stops an upload with a window of it): it is flow-controlled and counted
+      // against the connection window above, so only empty frames count as glitches.
+      if (len == 0 && d.end_stream) glitch();
       return;
     }
     // RFC 9113 §6.1: DATA on a stream not open or half-closed (local) -> stream STREAM_CLOSED.

@@ -400,3 +400,45 @@ class H2Raw:
             except socket.timeout:
                 return counts
         return counts
+
+    # -- uploads -------------------------------------------------------------------------------
+
+    def upload(self, sizes, end_stream=True, timeout=60.0, fill=b"u"):
+        """Sends sizes[sid] body octets on each stream, round-robin in frames of at most 16 KiB,
+        within the flow-control windows the server grants (initial 65535 each; our sent octets
+        are tracked against its WINDOW_UPDATEs). Stops sending on a stream the server reset or
+        when the server sends GOAWAY. Returns {sid: octets sent}."""
+        initial = (self.server_settings or {}).get(INITIAL_WINDOW_SIZE, 65535)
+        if not hasattr(self, "_send_conn"):
+            self._send_conn, self._send_win, self._seen_updates = 65535, {}, 0
+        sent = dict.fromkeys(sizes, 0)
+        for sid in sizes:
+            self._send_win.setdefault(sid, initial)
+        deadline = time.monotonic() + scaled(timeout)
+        for _ in range(10_000_000):
+            for sid, inc in self.window_updates[self._seen_updates:]:
+                if sid == 0:
+                    self._send_conn += inc
+                else:
+                    self._send_win[sid] = self._send_win.get(sid, initial) + inc
+            self._seen_updates = len(self.window_updates)
+            live = [i for i in sizes if sent[i] < sizes[i] and i not in self.resets]
+            if not live or self.goaway_frame is not None or time.monotonic() > deadline:
+                break
+            chunks = []
+            for i in live:
+                n = min(16384, sizes[i] - sent[i], self._send_win[i], self._send_conn)
+                if n > 0:
+                    last = end_stream and sent[i] + n == sizes[i]
+                    chunks.append(data(i, fill * n, end_stream=last))
+                    self._send_win[i] -= n
+                    self._send_conn -= n
+                    sent[i] += n
+            if chunks:
+                self.send(*chunks)
+            else:
+                try:
+                    self.read_frame(deadline)
+                except Closed:
+                    break
+        return sent

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from h2raw import (ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, ENABLE_PUSH,
                    FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR, HEADER_TABLE_SIZE, HEADERS,
-                   INITIAL_WINDOW_SIZE, MAX_CONCURRENT_STREAMS, MAX_FRAME_SIZE, PADDED,
+                   INITIAL_WINDOW_SIZE, MAX_CONCURRENT_STREAMS, MAX_FRAME_SIZE, NO_ERROR, PADDED,
                    PING, PRIORITY, PRIORITY_FLAG, PROTOCOL_ERROR, PUSH_PROMISE, REFUSED_STREAM,
                    RST_STREAM, SETTINGS, STREAM_CLOSED, WINDOW_UPDATE, COMPRESSION_ERROR, H2Raw,
                    PREFACE, block, data, frame, get, goaway, headers, hpack_int, hpack_str,
@@ -313,7 +313,7 @@ class Rfc9113Section5Test(ConformanceBase, unittest.TestCase):
     def test_5_1_1_ids_may_skip(self):
         c = self.conn()
         self.ok(c, 1)
-        self.ok(c, 101)
+        self.ok(c, 201)
 
     def test_5_1_2_exceeding_max_concurrent_streams(self):
         c = self.conn()
@@ -696,6 +696,23 @@ class Rfc9113Section8Test(ConformanceBase, unittest.TestCase):
 
     def test_8_1_1_content_length_not_a_number(self):
         self.malformed(request_fields() + [("content-length", "5x")])
+
+    def test_8_1_body_over_limit_413_then_in_flight_data_ignored(self):
+        # §8.1: the server may answer before the request is complete and stop the upload with
+        # RST_STREAM NO_ERROR; the DATA the client had in flight is ignored (§5.1), even when
+        # 64 uploads on one connection are stopped that way. (Streams past the connection's
+        # budget for request bodies are refused instead: REFUSED_STREAM, §8.7.)
+        c = self.conn()
+        streams = list(range(1, 129, 2))
+        c.send(*[post(i) for i in streams])
+        c.upload(dict.fromkeys(streams, 2 << 20))
+        c.ping_roundtrip(timeout=30)
+        for i in streams:
+            if c.resets.get(i) != REFUSED_STREAM:
+                self.assertEqual(c.responses[i]["headers"][":status"], "413")
+                self.assertEqual(c.resets.get(i), NO_ERROR)
+        self.assertIsNone(c.goaway_frame, c.summary())
+        self.ok(c, 201)
 
     def test_8_1_trailers_accepted(self):
         c = self.conn()

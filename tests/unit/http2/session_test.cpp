@@ -112,6 +112,28 @@ TEST(Http2Session, BodyOverLimitIs413) {
   EXPECT_TRUE(c.ev.requests.empty());
 }
 
+TEST(Http2Session, DataInFlightAfterOurResetIsNotAGlitch) {
+  // A 413 stops the upload with RST_STREAM(NO_ERROR); the window of DATA the client had in
+  // flight, on many streams, must not trip the glitch limit (RFC 9113 §5.1: ignored).
+  session_config cfg;
+  cfg.max_request_body = 10;
+  cfg.glitch_burst = 20;
+  client c(cfg);
+  c.handshake();
+  for (std::uint32_t id = 1; id < 20; id += 2) {
+    c.send(c.headers(id, client::get("/", "POST"), false));
+    for (int i = 0; i < 5; ++i)
+      c.send(client::data(id, std::string(100, 'x'), false));
+    EXPECT_EQ(c.status_of(id), "413");
+  }
+  EXPECT_EQ(c.goaway(), nullptr);
+  // Empty frames on those streams still count.
+  for (int i = 0; i < 40; ++i)
+    c.send(client::data(1, "", true));
+  ASSERT_NE(c.goaway(), nullptr);
+  EXPECT_EQ(c.goaway()->code, errc::enhance_your_calm);
+}
+
 // Every RFC 9113 §8.2 / §8.3 rule: the request is malformed -> RST_STREAM(PROTOCOL_ERROR).
 TEST(Http2Session, MalformedRequestsAreStreamErrors) {
   const fields base = client::get("/");
