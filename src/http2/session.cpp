@@ -466,6 +466,7 @@ void session::close_stream(stream& s) noexcept {
   auto it = streams_.find(s.id);
   if (it != streams_.end() && it->second == &s) {
     streams_.erase(it);
+    body_bytes_ -= std::min<std::uint64_t>(body_bytes_, s.body_storage.size());
     if (!recently_reset(s.id)) {
       closed_.push_back(s.id);
       while (closed_.size() > cfg_.remembered_resets)
@@ -841,6 +842,7 @@ void session::answer(stream& s, int status, std::string_view detail) {
   s.kind = detail::body_kind::memory;
   s.body_memory = std::move(body);
   s.started = s.ended = true;
+  body_bytes_ -= std::min<std::uint64_t>(body_bytes_, s.body_storage.size());
   s.body_storage.clear();
   s.body_storage.shrink_to_fit();
   exchange_updated(s);
@@ -901,7 +903,15 @@ void session::on_data(const frame_view& f, const data_frame& d) {
     if (s->body_received > cfg_.max_request_body) {
       answer(*s, 413, "request body too large");
       if (!find(id)) return;
+    } else if (body_bytes_ + d.data.size() >
+               std::max(cfg_.max_connection_request_bodies, cfg_.max_request_body)) {
+      // DESIGN.md §6 (CVE-2019-9517, request direction): unfinished bodies on many streams
+      // would be held without bound. The request was not processed: REFUSED_STREAM (RFC 9113
+      // §8.7) tells the client it may retry it.
+      reset_stream(*s, errc::refused_stream);
+      return;
     } else {
+      body_bytes_ += d.data.size();
       s->body_storage.append(as_text(d.data));
     }
   }

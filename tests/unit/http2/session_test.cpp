@@ -134,6 +134,34 @@ TEST(Http2Session, DataInFlightAfterOurResetIsNotAGlitch) {
   EXPECT_EQ(c.goaway()->code, errc::enhance_your_calm);
 }
 
+TEST(Http2Session, BufferedBodiesPerConnectionAreBounded) {
+  // Bodies that never end, on many streams: past max_connection_request_bodies the stream that
+  // would pass it is refused (RFC 9113 §8.7), the others go on; closed streams give back.
+  session_config cfg;
+  cfg.max_request_body = 1000;
+  cfg.max_connection_request_bodies = 2500;
+  client c(cfg);
+  c.ev.handler = nullptr;
+  c.handshake();
+  for (std::uint32_t id : {1u, 3u, 5u}) {
+    c.send(c.headers(id, client::get("/", "POST"), false));
+    c.send(client::data(id, std::string(900, 'x'), false));
+  }
+  EXPECT_EQ(c.rst_of(1), nullptr);
+  EXPECT_EQ(c.rst_of(3), nullptr);
+  ASSERT_NE(c.rst_of(5), nullptr);
+  EXPECT_EQ(c.rst_of(5)->code, errc::refused_stream);
+  c.send(client::data(1, std::string(100, 'y'), true));
+  ASSERT_EQ(c.ev.requests.size(), 1u);
+  EXPECT_EQ(c.ev.requests[0].body.size(), 1000u);
+  c.send(client::rst(1, errc::cancel));  // stream 1 closes: its 1000 bytes are given back
+  c.send(c.headers(7, client::get("/", "POST"), false));
+  c.send(client::data(7, std::string(1000, 'z'), true));
+  EXPECT_EQ(c.rst_of(7), nullptr);
+  EXPECT_EQ(c.ev.requests.size(), 2u);
+  EXPECT_EQ(c.goaway(), nullptr);
+}
+
 // Every RFC 9113 §8.2 / §8.3 rule: the request is malformed -> RST_STREAM(PROTOCOL_ERROR).
 TEST(Http2Session, MalformedRequestsAreStreamErrors) {
   const fields base = client::get("/");
