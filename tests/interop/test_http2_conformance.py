@@ -706,6 +706,7 @@ class Rfc9113Section8Test(ConformanceBase, unittest.TestCase):
         streams = list(range(1, 129, 2))
         c.send(*[post(i) for i in streams])
         c.upload(dict.fromkeys(streams, 2 << 20))
+        c.wait(lambda: all(i in c.resets for i in streams), timeout=30)  # each upload stopped
         c.ping_roundtrip(timeout=30)
         for i in streams:
             if c.resets.get(i) != REFUSED_STREAM:
