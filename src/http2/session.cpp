@@ -334,6 +334,13 @@ void session::process_frame(const read_result& r) {
       on_headers_frame(f, *h, true);
       return;
     }
+    // RFC 9113 §6.4: "RST_STREAM frames MUST NOT be sent for a stream in the "idle" state", and
+    // §5.1 (idle): WINDOW_UPDATE there is a connection PROTOCOL_ERROR. A stream error on an idle
+    // stream (WINDOW_UPDATE 0, a bad PRIORITY) is therefore a connection error (§5.4.1 allows).
+    if (!find(r.error.stream_id) && r.error.stream_id > last_peer_stream_) {
+      connection_error(r.error.wire_code(), r.error.detail);
+      return;
+    }
     reset_id(r.error.stream_id, r.error.wire_code());
     return;
   }
@@ -465,6 +472,7 @@ void session::close_stream(stream& s) noexcept {
   if (it != streams_.end() && it->second == &s) {
     streams_.erase(it);
     if (s.pushed) --pushed_active_;
+    body_bytes_ -= std::min<std::uint64_t>(body_bytes_, s.body_storage.size());
     if (!recently_reset(s.id)) {
       closed_.push_back(s.id);
       while (closed_.size() > cfg_.remembered_resets)
@@ -849,6 +857,7 @@ void session::answer(stream& s, int status, std::string_view detail) {
   s.kind = detail::body_kind::memory;
   s.body_memory = std::move(body);
   s.started = s.ended = true;
+  body_bytes_ -= std::min<std::uint64_t>(body_bytes_, s.body_storage.size());
   s.body_storage.clear();
   s.body_storage.shrink_to_fit();
   exchange_updated(s);
@@ -879,7 +888,10 @@ void session::on_data(const frame_view& f, const data_frame& d) {
   if (failed_) return;
   if (!s) {
     if (recently_reset(id)) {
-      glitch();  // RFC 9113 §5.1: ignored after we sent RST_STREAM
+      // RFC 9113 §5.1: ignored after we sent RST_STREAM. DATA the peer had in flight then is
+      // normal (a 413 stops an upload with a window of it): it is flow-controlled and counted
+      // against the connection window above, so only empty frames count as glitches.
+      if (len == 0 && d.end_stream) glitch();
       return;
     }
     // RFC 9113 §6.1: DATA on a stream not open or half-closed (local) -> stream STREAM_CLOSED.
@@ -911,7 +923,15 @@ void session::on_data(const frame_view& f, const data_frame& d) {
     if (s->body_received > cfg_.max_request_body) {
       answer(*s, 413, "request body too large");
       if (!find(id)) return;
+    } else if (body_bytes_ + d.data.size() >
+               std::max(cfg_.max_connection_request_bodies, cfg_.max_request_body)) {
+      // DESIGN.md §6 (CVE-2019-9517, request direction): unfinished bodies on many streams
+      // would be held without bound. The request was not processed: REFUSED_STREAM (RFC 9113
+      // §8.7) tells the client it may retry it.
+      reset_stream(*s, errc::refused_stream);
+      return;
     } else {
+      body_bytes_ += d.data.size();
       s->body_storage.append(as_text(d.data));
     }
   }

@@ -76,6 +76,10 @@ struct session_config {
   std::uint64_t window_autotune_ms = 250;
   /// Request body bytes; more -> 413 (the rest of the body is discarded, then RST NO_ERROR).
   std::uint64_t max_request_body = 1024 * 1024;
+  /// Request body bytes held by the streams of one connection (at least max_request_body):
+  /// a DATA frame that would pass it gets RST_STREAM(REFUSED_STREAM) for its stream, whose
+  /// body is dropped. Without it, max_concurrent_streams bodies that never end are held.
+  std::uint64_t max_connection_request_bodies = 16 * 1024 * 1024;
   /// Bytes of one field block on the wire (HEADERS + CONTINUATION): ENHANCE_YOUR_CALM above.
   std::size_t max_field_block = 128 * 1024;
 
@@ -357,6 +361,7 @@ class session final : public detail::exchange_owner {
   std::int64_t conn_send_window_ = default_initial_window_size;
   std::int64_t conn_recv_window_ = default_initial_window_size;
   std::uint32_t conn_recv_unacked_ = 0;
+  std::uint64_t body_bytes_ = 0;  // request body bytes held by active streams
 
   std::deque<out_chunk> out_;
   std::size_t out_bytes_ = 0;

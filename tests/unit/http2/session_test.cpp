@@ -112,6 +112,56 @@ TEST(Http2Session, BodyOverLimitIs413) {
   EXPECT_TRUE(c.ev.requests.empty());
 }
 
+TEST(Http2Session, DataInFlightAfterOurResetIsNotAGlitch) {
+  // A 413 stops the upload with RST_STREAM(NO_ERROR); the window of DATA the client had in
+  // flight, on many streams, must not trip the glitch limit (RFC 9113 §5.1: ignored).
+  session_config cfg;
+  cfg.max_request_body = 10;
+  cfg.glitch_burst = 20;
+  client c(cfg);
+  c.handshake();
+  for (std::uint32_t id = 1; id < 20; id += 2) {
+    c.send(c.headers(id, client::get("/", "POST"), false));
+    for (int i = 0; i < 5; ++i)
+      c.send(client::data(id, std::string(100, 'x'), false));
+    EXPECT_EQ(c.status_of(id), "413");
+  }
+  EXPECT_EQ(c.goaway(), nullptr);
+  // Empty frames on those streams still count.
+  for (int i = 0; i < 40; ++i)
+    c.send(client::data(1, "", true));
+  ASSERT_NE(c.goaway(), nullptr);
+  EXPECT_EQ(c.goaway()->code, errc::enhance_your_calm);
+}
+
+TEST(Http2Session, BufferedBodiesPerConnectionAreBounded) {
+  // Bodies that never end, on many streams: past max_connection_request_bodies the stream that
+  // would pass it is refused (RFC 9113 §8.7), the others go on; closed streams give back.
+  session_config cfg;
+  cfg.max_request_body = 1000;
+  cfg.max_connection_request_bodies = 2500;
+  client c(cfg);
+  c.ev.handler = nullptr;
+  c.handshake();
+  for (std::uint32_t id : {1u, 3u, 5u}) {
+    c.send(c.headers(id, client::get("/", "POST"), false));
+    c.send(client::data(id, std::string(900, 'x'), false));
+  }
+  EXPECT_EQ(c.rst_of(1), nullptr);
+  EXPECT_EQ(c.rst_of(3), nullptr);
+  ASSERT_NE(c.rst_of(5), nullptr);
+  EXPECT_EQ(c.rst_of(5)->code, errc::refused_stream);
+  c.send(client::data(1, std::string(100, 'y'), true));
+  ASSERT_EQ(c.ev.requests.size(), 1u);
+  EXPECT_EQ(c.ev.requests[0].body.size(), 1000u);
+  c.send(client::rst(1, errc::cancel));  // stream 1 closes: its 1000 bytes are given back
+  c.send(c.headers(7, client::get("/", "POST"), false));
+  c.send(client::data(7, std::string(1000, 'z'), true));
+  EXPECT_EQ(c.rst_of(7), nullptr);
+  EXPECT_EQ(c.ev.requests.size(), 2u);
+  EXPECT_EQ(c.goaway(), nullptr);
+}
+
 // Every RFC 9113 §8.2 / §8.3 rule: the request is malformed -> RST_STREAM(PROTOCOL_ERROR).
 TEST(Http2Session, MalformedRequestsAreStreamErrors) {
   const fields base = client::get("/");
@@ -302,6 +352,36 @@ TEST(Http2Session, FramesOnIdleStreamsAreConnectionErrors) {
     ASSERT_NE(c.goaway(), nullptr);
     EXPECT_EQ(c.goaway()->code, errc::protocol_error);
   }
+}
+
+TEST(Http2Session, StreamErrorsOnIdleStreamsAreConnectionErrors) {
+  // RFC 9113 §6.4: no RST_STREAM for an idle stream; §5.1: WINDOW_UPDATE on an idle stream is a
+  // connection PROTOCOL_ERROR. WINDOW_UPDATE 0, PRIORITY on itself, PRIORITY of 4 octets.
+  const std::pair<std::string, errc> cases[] = {
+      {std::string("\x00\x00\x04\x08\x00\x00\x00\x00\x03\x00\x00\x00\x00", 13),
+       errc::protocol_error},
+      {std::string("\x00\x00\x05\x02\x00\x00\x00\x00\x09\x00\x00\x00\x09\x10", 14),
+       errc::protocol_error},
+      {std::string("\x00\x00\x04\x02\x00\x00\x00\x00\x09\x00\x00\x00\x00", 13),
+       errc::frame_size_error},
+  };
+  for (const auto& [f, code] : cases) {
+    client c;
+    c.handshake();
+    c.send(f);
+    ASSERT_NE(c.goaway(), nullptr);
+    EXPECT_EQ(c.goaway()->code, code);
+    EXPECT_TRUE(c.of(frame_type::rst_stream).empty());
+  }
+  // On a stream that exists they stay stream errors.
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  c.send(c.headers(1, client::get(), true));
+  c.send(std::string("\x00\x00\x04\x08\x00\x00\x00\x00\x01\x00\x00\x00\x00", 13));
+  ASSERT_NE(c.rst_of(1), nullptr);
+  EXPECT_EQ(c.rst_of(1)->code, errc::protocol_error);
+  EXPECT_EQ(c.goaway(), nullptr);
 }
 
 TEST(Http2Session, DataOnHalfClosedRemoteIsStreamClosed) {
