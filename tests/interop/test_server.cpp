@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   portico::server& srv = *owned;
   if (!cfg.metrics_path.empty()) srv.metrics(cfg.metrics_path);
   if (!cfg.status_path.empty()) srv.status_page(cfg.status_path);
+  portico::cli::add_websocket_endpoints(srv, cfg);
   srv.post("/echo", [](const portico::request& req, portico::response& res) {
     res.header("Content-Type", "application/octet-stream")
         .header("X-Body-Length", std::to_string(req.body().size()))
