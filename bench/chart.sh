@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Draws the benchmark chart from a summary written by bench/run.sh.
-#   bench/chart.sh SUMMARY.tsv OUT.png [SUBTITLE]
+# Draws a benchmark chart from a summary written by bench/run.sh.
+#   [CHART=http1|http2] bench/chart.sh SUMMARY.tsv OUT.png [SUBTITLE]
+# CHART=http1 (the default) draws the HTTP/1.1 scenarios but fileN*cC, CHART=http2 the HTTP/2
+# ones (h2*) with the HTTP/1.1 large-file scenarios on a given number of connections (fileN*cC),
+# their reference.
 # SUMMARY lines: metric<TAB>scenario<TAB>portico<TAB>nginx<TAB>h2o, metric one of
 #   rps (requests/s), rpc (requests per server CPU-second), mem (bytes per idle connection),
 #   gbps (GB/s of response body, large-file scenarios fileNk/fileNm),
@@ -16,23 +19,43 @@ out=$2
 subtitle=${3:-}
 command -v gnuplot >/dev/null || { echo "chart: gnuplot not found (scripts/setup.sh --bench)" >&2; exit 1; }
 
+CHART=${CHART:-http1}
+case $CHART in
+  http1) keep='^(ka[0-9]+|pipe[0-9]+|idle|file[0-9]+[km])$'; proto="HTTP/1.1" ;;
+  http2) keep='^h2|^file[0-9]+[km]c[0-9]+$'; proto="HTTP/2" ;;
+  *) echo "chart: CHART must be http1 or http2" >&2; exit 2 ;;
+esac
+
 tmp=$(mktemp -d /tmp/portico-chart.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+awk -F'\t' -v k="$keep" '$1 ~ /^#/ || $2 ~ k' "$summary" >"$tmp/summary.tsv"
+summary=$tmp/summary.tsv
 
-# Scenario names -> axis labels: kaN "keep-alive, N conns", pipeD "pipelined xD", idle.
+# Scenario names -> axis labels: kaN "keep-alive, N conns", pipeD "pipelined xD", idle,
+# h2cNmM "h2c, N x M" (connections x streams each), h2tlsNmM "TLS, N x M".
 for m in rps rpc mem; do
   awk -F'\t' -v m="$m" '$1 == m {
       l = $2
       if (l ~ /^ka[0-9]+$/) l = "keep-alive\\n" substr(l, 3) " conns"
+      else if (match(l, /^h2(c|tls)[0-9]+/)) {
+        t = substr(l, 3, 1) == "c" ? "h2c" : "TLS"; n = substr(l, t == "h2c" ? 4 : 6)
+        sm = index(n, "m")
+        l = t "\\n" (sm ? substr(n, 1, sm - 1) : n) " x " (sm ? substr(n, sm + 1) : hs)
+      }
       else if (l ~ /^pipe[0-9]+$/) l = "pipelined x" substr(l, 5) "\\n" (pc != "" ? pc " conns" : "")
       else if (l == "idle") l = (ic != "" ? ic " idle conns" : "idle conns")
       print l "\t" $3 "\t" $4 "\t" $5
-    }' pc="${PIPE_CONNS:-64}" ic="${IDLE_CONNS:-}" "$summary" >"$tmp/$m.dat"
+    }' pc="${PIPE_CONNS:-64}" ic="${IDLE_CONNS:-}" hs="${H2_STREAMS:-16}" "$summary" >"$tmp/$m.dat"
 done
 # Large files: one panel, for each fileN* scenario a "GB/s" group and a "GB per CPU-s" group.
-awk -F'\t' '$1 == "gbps" || $1 == "gbpc" {
-    n = substr($2, 5, length($2) - 5); u = substr($2, length($2)) == "k" ? " KiB" : " MiB"
-    l = n u " file\\n" ($1 == "gbps" ? "GB/s" : "GB per server CPU-s")
+awk -F'\t' -v fc="${FILE_CONNS:-16}" '$1 == "gbps" || $1 == "gbpc" {
+    sc = $2; p = ""; c = fc
+    if (sc ~ /^h2/) { sc = substr(sc, 3); p = "h2c"; c = 1 }
+    else if (sc ~ /c[0-9]+$/) p = "HTTP/1.1"
+    i = index(sc, "c"); if (i) { c = substr(sc, i + 1); sc = substr(sc, 1, i - 1) }
+    n = substr(sc, 5, length(sc) - 5); u = substr(sc, length(sc)) == "k" ? " KiB" : " MiB"
+    # HTTP/1.1 chart: "1 MiB file\nGB/s"; HTTP/2 chart: "1 MiB h2c\n1 conn, GB/s"
+    l = n u (p == "" ? " file\\n" : " " p "\\n" c " conn" (c == 1 ? "" : "s") ", ") ($1 == "gbps" ? "GB/s" : "GB/CPU-s")
     print l "\t" $3 "\t" $4 "\t" $5
   }' "$summary" >"$tmp/file.dat"
 
@@ -62,9 +85,10 @@ cols=$panels rows=1
 if ((panels > 3)); then cols=2 rows=$(((panels + 1) / 2)); fi
 what="/hello.txt (13 bytes)"
 if [[ -s $tmp/file.dat ]]; then
-  what="/hello.txt (13 bytes) and large files (${FILE_CONNS:-16} keep-alive conns)"
-  [[ -s $tmp/rps.dat || -s $tmp/rpc.dat || -s $tmp/mem.dat ]] || what="large files (${FILE_CONNS:-16} keep-alive conns)"
+  what="/hello.txt (13 bytes) and large files"
+  [[ -s $tmp/rps.dat || -s $tmp/rpc.dat || -s $tmp/mem.dat ]] || what="large files"
 fi
+[[ $CHART == http2 ]] && what="$what; h2load one thread"
 
 {
   cat <<EOF
@@ -80,9 +104,11 @@ set grid ytics
 set key top center horizontal
 set bmargin 4
 set offsets 0, 0, graph 0.2, 0
-set multiplot layout $rows,$cols title "Portico vs nginx vs h2o, HTTP/1.1, $what\n{/*0.8 $subtitle}"
+set multiplot layout $rows,$cols title "Portico vs nginx vs h2o, $proto, $what\n{/*0.8 $subtitle}"
 EOF
-  plot_panel rps "Requests per second (higher is better)" "thousand req/s" 1000 "%.0fk"
+  rps_title="Requests per second (higher is better)"
+  [[ $CHART == http2 ]] && rps_title="Requests per second; connections x streams each"
+  plot_panel rps "$rps_title" "thousand req/s" 1000 "%.0fk"
   plot_panel rpc "Requests per server CPU-second (higher is better)" "thousand req / CPU-s" 1000 "%.0fk"
   plot_panel file "Large file, GB = 10^9 bytes of body (higher is better)" "GB/s  |  GB per server CPU-second" 1 "%.2f"
   plot_panel mem "Memory per idle keep-alive connection (lower is better)" "bytes (server RSS growth / conn)" 1 "%.0f"

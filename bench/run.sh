@@ -1,31 +1,41 @@
 #!/usr/bin/env bash
-# Portico HTTP/1.1 load benchmark against nginx and h2o on the same machine, same run.
+# Portico HTTP/1.1 and HTTP/2 load benchmark against nginx and h2o on the same machine, same run.
 #
 #   bench/run.sh                 (or: make bench)
 #
 # Environment (all optional):
 #   PORTICO_BIN   portico binary            (default build/release/apps/portico/portico)
 #   SERVERS       servers to run            (default "portico nginx h2o"; a missing one is skipped)
-#   SCENARIOS     "ka64 ka256 pipe16 file1m idle"
-#                                           (kaN: keep-alive, N connections;
-#                                            pipeD: pipelined depth D at PIPE_CONNS connections;
-#                                            fileNk / fileNm: an N KiB / MiB file of random bytes
-#                                            over FILE_CONNS keep-alive connections, fetched by
-#                                            bench/bigfile_client.c, reported in GB/s;
-#                                            idle: memory per idle keep-alive connection)
+#   SCENARIOS     "http1 http2" (the default), where
+#                   http1 = "ka64 ka256 pipe16 file1m idle"
+#                   http2 = "h2c64m16 h2c256m32 h2tls64m16 h2tls256m32 h2file1m file1mc1"
+#                 HTTP/1.1 (wrk or bench/bigfile_client):
+#                   kaN: keep-alive, N connections; pipeD: pipelined depth D at PIPE_CONNS
+#                   connections; fileNk / fileNm[cC]: an N KiB / MiB file of random bytes over
+#                   FILE_CONNS (or C) keep-alive connections, reported in GB/s;
+#                   idle: memory per idle keep-alive connection
+#                 HTTP/2 (h2load, one thread):
+#                   h2cN[mM]: /hello.txt over cleartext HTTP/2 (prior knowledge), N connections,
+#                   M concurrent streams each (default H2_STREAMS); h2tlsN[mM]: the same over TLS
+#                   (ALPN h2); h2fileNk / h2fileNm[cC]: the file over h2c, C connections
+#                   (default 1), one stream at a time on each, reported in GB/s
 #   ROUNDS        rounds per scenario, servers alternating; the median is reported (default 3)
 #   DURATION      seconds per measurement   (default 10)
 #   WARMUP        seconds of warm-up before each measurement (default 2)
 #   PIPE_CONNS    connections for pipeD     (default 64)
 #   FILE_CONNS    connections for fileN*    (default 16)
+#   H2_STREAMS    streams per connection for h2cN / h2tlsN without mM (default 16)
 #   IDLE_CONNS    connections for idle      (default 10000)
-#   BENCH_PORT    first port; servers use BENCH_PORT..BENCH_PORT+2 (default 18080)
-#   SERVER_CPU / CLIENT_CPU   CPUs for the server and for wrk (default 0 / 1)
+#   BENCH_PORT    first port; servers use BENCH_PORT..BENCH_PORT+6 (default 18080): +0..+2 the
+#                 cleartext listeners of portico, nginx, h2o (HTTP/1.1, and h2c for portico and
+#                 h2o), +3..+5 their TLS listeners, +6 nginx's h2c listener
+#   SERVER_CPU / CLIENT_CPU   CPUs for the server and for the load generator (default 0 / 1)
 #   RESULTS_DIR   where results go          (default bench/results)
-#   UPDATE_DOCS   1: copy the chart to docs/benchmarks-http1.png (default 1)
+#   UPDATE_DOCS   1: copy the charts to docs/benchmarks-http1.png, docs/benchmarks-http2.png
+#                 (default 1)
 #
-# Everything runs on 127.0.0.1; configs, docroot, logs and pid files live in a temp dir; every
-# process started here is stopped on exit (normal, error or Ctrl-C).
+# Everything runs on 127.0.0.1; configs, docroot, certificate, logs and pid files live in a temp
+# dir; every process started here is stopped on exit (normal, error or Ctrl-C).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,12 +43,13 @@ BENCH=$ROOT/bench
 
 PORTICO_BIN=${PORTICO_BIN:-$ROOT/build/release/apps/portico/portico}
 SERVERS=${SERVERS:-portico nginx h2o}
-SCENARIOS=${SCENARIOS:-ka64 ka256 pipe16 file1m idle}
+SCENARIOS=${SCENARIOS:-http1 http2}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 PIPE_CONNS=${PIPE_CONNS:-64}
 FILE_CONNS=${FILE_CONNS:-16}
+H2_STREAMS=${H2_STREAMS:-16}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 BENCH_PORT=${BENCH_PORT:-18080}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -48,24 +59,43 @@ UPDATE_DOCS=${UPDATE_DOCS:-1}
 
 SERVERS=${SERVERS//,/ }
 SCENARIOS=${SCENARIOS//,/ }
+SCENARIOS=$(for s in $SCENARIOS; do
+  case $s in
+    http1) echo ka64 ka256 pipe16 file1m idle ;;
+    http2) echo h2c64m16 h2c256m32 h2tls64m16 h2tls256m32 h2file1m file1mc1 ;;
+    *) echo "$s" ;;
+  esac
+done | awk '!seen[$0]++' | tr '\n' ' ')
+SCENARIOS=${SCENARIOS% }
 DURATION=${DURATION%s}
 WARMUP=${WARMUP%s}
 
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
-for v in ROUNDS DURATION WARMUP PIPE_CONNS FILE_CONNS IDLE_CONNS BENCH_PORT SERVER_CPU CLIENT_CPU; do
+for v in ROUNDS DURATION WARMUP PIPE_CONNS FILE_CONNS H2_STREAMS IDLE_CONNS BENCH_PORT SERVER_CPU CLIENT_CPU; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 ((ROUNDS >= 1 && DURATION >= 1)) || die "ROUNDS and DURATION must be >= 1"
 ((FILE_CONNS >= 1 && FILE_CONNS <= 1000)) || die "FILE_CONNS must be in 1..1000"
+((H2_STREAMS >= 1 && H2_STREAMS <= 100)) || die "H2_STREAMS must be in 1..100"
 ((BENCH_PORT >= 1024 && BENCH_PORT <= 65000)) || die "BENCH_PORT must be in 1024..65000"
+NEED_H2=0   # an HTTP/2 scenario: h2load, a certificate, TLS and h2c listeners
 for s in $SCENARIOS; do
-  [[ $s =~ ^(ka[0-9]+|pipe[0-9]+|file[0-9]+[km]|idle)$ ]] || die "unknown scenario '$s' (kaN, pipeD, fileNk, fileNm, idle)"
-  if [[ $s == file* ]]; then
-    n=${s#file}; n=${n%?}; max=64
-    [[ $s == *k ]] && max=65536
+  [[ $s =~ ^(ka[0-9]+|pipe[0-9]+|(h2)?file[0-9]+[km](c[0-9]+)?|idle|h2(c|tls)[0-9]+(m[0-9]+)?)$ ]] ||
+    die "unknown scenario '$s' (kaN, pipeD, fileNk, fileNm[cC], idle, h2cN[mM], h2tlsN[mM], h2fileNm[cC]; groups http1, http2)"
+  [[ $s == h2* ]] && NEED_H2=1
+  if [[ $s == file* || $s == h2file* ]]; then
+    n=${s#h2}; n=${n#file}; n=${n%%c*}; u=${n: -1}; n=${n%?}; max=64
+    [[ $u == k ]] && max=65536
     ((10#$n >= 1 && 10#$n <= max)) || die "scenario '$s': file size must be 1k..64m"
+    if [[ $s == *c* ]]; then
+      c=${s##*c}; ((10#$c >= 1 && 10#$c <= 1000)) || die "scenario '$s': connections must be in 1..1000"
+    fi
+  elif [[ $s =~ ^h2(c|tls)([0-9]+)(m([0-9]+))?$ ]]; then
+    ((10#${BASH_REMATCH[2]} >= 1 && 10#${BASH_REMATCH[2]} <= 10000)) || die "scenario '$s': connections must be in 1..10000"
+    [[ -z ${BASH_REMATCH[4]} ]] || ((10#${BASH_REMATCH[4]} >= 1 && 10#${BASH_REMATCH[4]} <= 100)) ||
+      die "scenario '$s': streams per connection must be in 1..100"
   fi
 done
 for s in $SERVERS; do
@@ -74,15 +104,28 @@ done
 for t in wrk taskset curl ss cc gnuplot awk; do
   command -v "$t" >/dev/null || die "'$t' not found; run scripts/setup.sh --bench"
 done
+if ((NEED_H2)); then
+  for t in h2load openssl; do
+    command -v "$t" >/dev/null || die "'$t' not found; run scripts/setup.sh --bench"
+  done
+fi
 NCPU=$(nproc)
 ((SERVER_CPU < NCPU && CLIENT_CPU < NCPU)) || die "SERVER_CPU/CLIENT_CPU must be < $NCPU"
 [[ $SERVER_CPU != "$CLIENT_CPU" ]] || note "warning: server and wrk share CPU $SERVER_CPU"
 
 # ---------------------------------------------------------------------------------------------
 # Servers present
-declare -A PORT BIN_OK SRV_PID
+# PORT: cleartext HTTP/1.1 (and h2c prior knowledge for portico and h2o, which tell the client
+# preface from an HTTP/1.1 request on one listener); TLS_PORT: TLS with ALPN h2 and http/1.1;
+# H2C_PORT: where h2c is spoken (nginx needs a listener of its own: `listen ... http2` without
+# ssl is prior knowledge only).
+declare -A PORT TLS_PORT H2C_PORT SRV_PID
 i=0
-for s in portico nginx h2o; do PORT[$s]=$((BENCH_PORT + i)); i=$((i + 1)); done
+for s in portico nginx h2o; do
+  PORT[$s]=$((BENCH_PORT + i)); TLS_PORT[$s]=$((BENCH_PORT + 3 + i)); H2C_PORT[$s]=${PORT[$s]}
+  i=$((i + 1))
+done
+H2C_PORT[nginx]=$((BENCH_PORT + 6))
 ACTIVE=()
 for s in $SERVERS; do
   case $s in
@@ -163,19 +206,65 @@ printf 'Hello, World!' >"$DOCROOT/hello.txt"
 chmod 755 "$DOCROOT" "$WORK/nginx" "$WORK/h2o"
 chmod 644 "$DOCROOT/hello.txt"
 
-file_bytes() {  # fileNk / fileNm -> size in bytes
-  local n=${1#file}
-  n=${n%?}
-  case ${1: -1} in k) echo $((10#$n * 1024)) ;; m) echo $((10#$n * 1048576)) ;; esac
+file_name() {  # fileNm, fileNmcC, h2fileNm, h2fileNmcC -> fileNm (the file's base name)
+  local n=${1#h2}
+  echo "${n%%c*}"
+}
+file_bytes() {  # fileNk / fileNm (and the variants above) -> size in bytes
+  local n
+  n=$(file_name "$1")
+  n=${n#file}
+  case ${n: -1} in k) echo $((10#${n%?} * 1024)) ;; m) echo $((10#${n%?} * 1048576)) ;; esac
+}
+file_conns() {  # fileNm -> FILE_CONNS, h2fileNm -> 1, ...cC -> C
+  local def=$FILE_CONNS
+  [[ $1 == h2* ]] && def=1
+  if [[ $1 == *c* ]]; then echo $((10#${1##*c})); else echo "$def"; fi
 }
 # Large-file scenarios: fileNm fetches /fileNm.bin, N MiB of random bytes (incompressible,
 # served as application/octet-stream by every server).
 for s in $SCENARIOS; do
-  if [[ $s == file* ]]; then
-    head -c "$(file_bytes "$s")" /dev/urandom >"$DOCROOT/$s.bin"
-    chmod 644 "$DOCROOT/$s.bin"
+  if [[ $s == file* || $s == h2file* ]]; then
+    f=$DOCROOT/$(file_name "$s").bin
+    [[ -e $f ]] || head -c "$(file_bytes "$s")" /dev/urandom >"$f"
+    chmod 644 "$f"
   fi
 done
+
+# HTTP/2: one self-signed EC P-256 certificate for all servers (scripts/dev-cert.sh), a TLS
+# listener for each and nginx's h2c listener. nginx's master (and h2o, before it drops to
+# nobody) read the key as the user running this script.
+NGINX_H2=""
+H2O_H2=""
+PORTICO_H2=()
+if ((NEED_H2)); then
+  "$ROOT/scripts/dev-cert.sh" "$WORK/cert" >/dev/null 2>&1 || die "scripts/dev-cert.sh failed"
+  CERT=$WORK/cert/cert.pem
+  KEY=$WORK/cert/key.pem
+  NGINX_H2="
+    server {
+        listen 127.0.0.1:${TLS_PORT[nginx]} ssl http2;
+        ssl_certificate $CERT;
+        ssl_certificate_key $KEY;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $DOCROOT;
+        location / { }
+    }
+    server {
+        listen 127.0.0.1:${H2C_PORT[nginx]} http2;
+        root $DOCROOT;
+        location / { }
+    }"
+  H2O_H2="
+listen:
+  host: 127.0.0.1
+  port: ${TLS_PORT[h2o]}
+  ssl:
+    certificate-file: $CERT
+    key-file: $KEY
+    ocsp-update-interval: 0"
+  PORTICO_H2=(--listen-tls "127.0.0.1:${TLS_PORT[portico]}" --tls-cert "$CERT" --tls-key "$KEY")
+fi
 
 cat >"$WORK/nginx/nginx.conf" <<EOF
 worker_processes 1;
@@ -202,7 +291,7 @@ http {
         listen 127.0.0.1:${PORT[nginx]};
         root $DOCROOT;
         location / { }
-    }
+    }$NGINX_H2
 }
 EOF
 
@@ -222,18 +311,40 @@ hosts:
   default:
     paths:
       /:
-        file.dir: $DOCROOT
+        file.dir: $DOCROOT$H2O_H2
 EOF
 
-start_server() {
-  local s=$1 port=${PORT[$1]} pid n body
-  if [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]]; then
-    die "port $port (for $s) is already in use; set BENCH_PORT"
+server_ports() {  # every port server $1 listens on
+  local s=$1
+  echo "${PORT[$s]}"
+  if ((NEED_H2)); then
+    echo "${TLS_PORT[$s]}"
+    [[ ${H2C_PORT[$s]} == "${PORT[$s]}" ]] || echo "${H2C_PORT[$s]}"
   fi
+}
+
+serves_hello() {  # server -> true when every listener of it serves /hello.txt
+  local s=$1 body
+  body=$(curl -s --max-time 1 "http://127.0.0.1:${PORT[$s]}/hello.txt" 2>/dev/null || true)
+  [[ $body == "Hello, World!" ]] || return 1
+  ((NEED_H2)) || return 0
+  body=$(curl -sk --http2 --max-time 1 "https://127.0.0.1:${TLS_PORT[$s]}/hello.txt" 2>/dev/null || true)
+  [[ $body == "Hello, World!" ]] || return 1
+  body=$(curl -s --http2-prior-knowledge --max-time 1 "http://127.0.0.1:${H2C_PORT[$s]}/hello.txt" 2>/dev/null || true)
+  [[ $body == "Hello, World!" ]]
+}
+
+start_server() {
+  local s=$1 port=${PORT[$1]} pid n p
+  for p in $(server_ports "$s"); do
+    if [[ -n $(ss -Hltn "sport = :$p" 2>/dev/null) ]]; then
+      die "port $p (for $s) is already in use; set BENCH_PORT"
+    fi
+  done
   : >"$WORK/$s.out"
   case $s in
     portico)
-      taskset -c "$SERVER_CPU" "$PORTICO_BIN" serve "$DOCROOT" --listen "127.0.0.1:$port" \
+      taskset -c "$SERVER_CPU" "$PORTICO_BIN" serve "$DOCROOT" --listen "127.0.0.1:$port" "${PORTICO_H2[@]}" \
         --threads 1 --keepalive-timeout 300 --max-requests-per-connection 1000000 \
         </dev/null >>"$WORK/$s.out" 2>&1 &
       ;;
@@ -253,20 +364,24 @@ start_server() {
       tail -n 20 "$WORK/$s.out" "$WORK/$s/error.log" 2>/dev/null >&2 || true
       die "$s exited during start-up"
     fi
-    body=$(curl -s --max-time 1 "http://127.0.0.1:$port/hello.txt" 2>/dev/null || true)
-    [[ $body == "Hello, World!" ]] && return 0
+    serves_hello "$s" && return 0
     sleep 0.1
   done
-  tail -n 20 "$WORK/$s.out" >&2 || true
-  die "$s did not serve /hello.txt on 127.0.0.1:$port within 10 s"
+  tail -n 20 "$WORK/$s.out" "$WORK/$s/error.log" 2>/dev/null >&2 || true
+  die "$s did not serve /hello.txt on all of its ports ($(server_ports "$s" | tr '\n' ' ')) within 10 s"
+}
+
+forget_pid() {  # a process that has been waited for: no longer stopped on exit
+  local p keep=()
+  for p in "${ALL_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  ALL_PIDS=("${keep[@]}")
 }
 
 stop_server() {
-  local s=$1 pid=${SRV_PID[$1]:-} p keep=()
+  local s=$1 pid=${SRV_PID[$1]:-}
   [[ -n $pid ]] || return 0
   stop_tree "$pid"
-  for p in "${ALL_PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-  ALL_PIDS=("${keep[@]}")
+  forget_pid "$pid"
   SRV_PID[$s]=""
 }
 
@@ -320,7 +435,6 @@ RAW=$RESULTS_DIR/$TS.tsv
 LOG=$RESULTS_DIR/$TS.log
 JSON=$RESULTS_DIR/$TS.json
 SUMMARY=$RESULTS_DIR/$TS.summary.tsv
-PNG=$RESULTS_DIR/http1-$TS.png
 printf 'kind\tscenario\tserver\tround\treq_per_s\trequests\tcpu_s\treq_per_cpu_s\terrors\tbytes_per_conn\topen_conns\tserver_cpu_busy_pct\tclient_cpu_busy_pct\tsteal_pct\twrk_cpu_s\tother_procs_cpu_pct\tbody_bytes\tgb_per_s\tbytes_per_cpu_s\n' >"$RAW"
 : >"$LOG"
 
@@ -331,6 +445,7 @@ OS=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")
 NGINX_V=$(nginx -v 2>&1 | sed 's/^nginx version: //' || true)
 H2O_V=$(h2o --version 2>/dev/null | head -n1 || true)
 WRK_V=$(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}' || true)
+H2LOAD_V=$(h2load --version 2>/dev/null | head -n1 || true)
 PORTICO_V=unknown
 if [[ " ${ACTIVE[*]} " == *" portico "* ]]; then
   PORTICO_V=$(timeout 2 "$PORTICO_BIN" version 2>&1 </dev/null | head -n1 || true)
@@ -343,8 +458,8 @@ MEM_TOTAL=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 
 {
   echo "machine: $CPU_MODEL, $NCPU CPUs, $MEM_TOTAL RAM, $OS, kernel $KERNEL"
-  echo "peers:   ${NGINX_V:-nginx n/a}; ${H2O_V:-h2o n/a}; ${WRK_V:-wrk n/a}; portico: $PORTICO_V"
-  echo "setup:   server on CPU $SERVER_CPU, wrk -t1 (or bigfile_client) on CPU $CLIENT_CPU; $ROUNDS rounds, median;" \
+  echo "peers:   ${NGINX_V:-nginx n/a}; ${H2O_V:-h2o n/a}; ${WRK_V:-wrk n/a}; ${H2LOAD_V:-h2load n/a}; portico: $PORTICO_V"
+  echo "setup:   server on CPU $SERVER_CPU, wrk -t1 (or bigfile_client, or h2load -t1) on CPU $CLIENT_CPU; $ROUNDS rounds, median;" \
     "${DURATION}s runs after ${WARMUP}s warm-up; servers: ${ACTIVE[*]}"
 } | tee -a "$LOG" >&2
 
@@ -484,7 +599,7 @@ load_round() {
 # bottleneck) on FILE_CONNS keep-alive connections. A warm-up run, then the measured run, as
 # with wrk; server CPU time is read around the measured run.
 file_args() {  # scenario -> bigfile_client arguments (without -p, -w, -d, -t)
-  echo "-c $FILE_CONNS -u /$1.bin -l $(file_bytes "$1")"
+  echo "-c $(file_conns "$1") -u /$(file_name "$1").bin -l $(file_bytes "$1")"
 }
 
 file_round() {
@@ -531,27 +646,134 @@ file_round() {
   fi
 }
 
+# HTTP/2: h2load, one thread, pinned like wrk. h2cN[mM] / h2tlsN[mM] fetch /hello.txt on N
+# connections with M concurrent streams each; h2fileN*[cC] fetch the file on C connections, one
+# stream at a time (flow control: the stream and connection windows, h2load's defaults of 2^30-1
+# and 2^30-1 octets (-w 30 -W 30), so the server's sending, not the window, is the limit).
+h2_args() {  # scenario -> "h2load arguments (without -D) | URL" for server $2
+  local scen=$1 s=$2
+  if [[ $scen =~ ^h2(c|tls)([0-9]+)(m([0-9]+))?$ ]]; then
+    local m=${BASH_REMATCH[4]:-$H2_STREAMS}
+    if [[ ${BASH_REMATCH[1]} == c ]]; then
+      echo "-t1 -c${BASH_REMATCH[2]} -m$m|http://127.0.0.1:${H2C_PORT[$s]}/hello.txt"
+    else
+      echo "-t1 -c${BASH_REMATCH[2]} -m$m|https://127.0.0.1:${TLS_PORT[$s]}/hello.txt"
+    fi
+  else  # h2file*
+    echo "-t1 -c$(file_conns "$scen") -m1|http://127.0.0.1:${H2C_PORT[$s]}/$(file_name "$scen").bin"
+  fi
+}
+
+h2_round() {
+  local scen=$1 s=$2 r=$3 pid=${SRV_PID[$2]} spec args url out c0 c1 w0 w1 rps total cpu rpc errs
+  local busy_s busy_c steal proc_ticks other wcpu proto bytes gbps bpc hpid n
+  spec=$(h2_args "$scen" "$s")
+  args=${spec%%|*}
+  url=${spec#*|}
+  # One h2load run: --warm-up-time WARMUP (connections and TLS handshakes happen there), then
+  # DURATION measured. h2load prints a line when its measured period starts and ends; server and
+  # h2load CPU times and /proc/stat are read at those two lines (polled every 10 ms).
+  : >"$WORK/h2load.out"
+  local k0 k1
+  k0=$(children_ticks)
+  # shellcheck disable=SC2086
+  taskset -c "$CLIENT_CPU" timeout -k 2 $((WARMUP + DURATION + 30)) h2load $args --warm-up-time="$WARMUP" \
+    -D "$DURATION" "$url" >"$WORK/h2load.out" 2>&1 &
+  hpid=$!
+  ALL_PIDS+=("$hpid")
+  c0="" c1=""
+  for ((n = 0; n < (WARMUP + DURATION + 40) * 100; n++)); do
+    if [[ -z $c0 ]] && grep -q '^Main benchmark duration is started' "$WORK/h2load.out"; then
+      cpu_lines >"$WORK/stat0"
+      c0=$(cpu_ticks "$pid"); w0=$(cpu_ticks "$hpid")
+    fi
+    if [[ -n $c0 ]] && grep -q '^Main benchmark duration is over' "$WORK/h2load.out"; then
+      c1=$(cpu_ticks "$pid")
+      cpu_lines >"$WORK/stat1"
+      break
+    fi
+    [[ -d /proc/$hpid && $(awk '{print $3}' /proc/$hpid/stat 2>/dev/null) != Z ]] || break
+    sleep 0.01
+  done
+  wait "$hpid" 2>/dev/null || true
+  forget_pid "$hpid"
+  # h2load's CPU time in the measured period: all of it (known once it has been waited for)
+  # less what it had used at the start of the period; after the end it only prints.
+  k1=$(children_ticks)
+  w1=$((k1 - k0))
+  out=$(cat "$WORK/h2load.out")
+  if [[ -z $c1 ]]; then
+    { echo "=== $scen $s round $r: h2load $args --warm-up-time=$WARMUP -D $DURATION $url"; echo "$out"; } >>"$LOG"
+    note "$scen $s round $r: h2load did not report its measured period (see $LOG)"
+    printf 'load\t%s\t%s\t%s\t\t\t\t\t1\t\t\n' "$scen" "$s" "$r" >>"$RAW"
+    return 0
+  fi
+  read -r busy_s busy_c steal proc_ticks < <(cpu_busy "$WORK/stat0" "$WORK/stat1")
+  other=$(awk -v p="$proc_ticks" -v s=$((c1 - c0)) -v w=$((w1 - w0)) -v hz="$CLK_TCK" -v d="$DURATION" \
+    'BEGIN {o = (p - s - w) / hz; if (o < 0) o = 0; printf "%.0f", 100 * o / d}')
+  wcpu=$(awk -v t=$((w1 - w0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  { echo "=== $scen $s round $r: h2load $args --warm-up-time=$WARMUP -D $DURATION $url"; grep -v '^progress:' <<<"$out"; } >>"$LOG"
+  proto=$(awk -F': ' '/^Application protocol:/ {print $2; exit}' <<<"$out")
+  rps=$(awk '/^finished in / {print $4; exit}' <<<"$out")
+  total=$(awk '/^requests: / {print $6; exit}' <<<"$out")   # "done"
+  # failed + errored + timeout, and every non-2xx status
+  errs=$(awk '/^requests: / {e += $10 + $12 + $14} /^status codes: / {e += $5 + $7 + $9} END {print e + 0}' <<<"$out")
+  bytes=$(awk '/^traffic: / {v = $(NF - 1); gsub(/[()]/, "", v); print v; exit}' <<<"$out")
+  if [[ -z $rps || -z $total || ( $proto != h2 && $proto != h2c ) ]]; then
+    note "$scen $s round $r: h2load failed${proto:+ (protocol $proto)} (see $LOG)"
+    printf 'load\t%s\t%s\t%s\t\t\t\t\t1\t\t\n' "$scen" "$s" "$r" >>"$RAW"
+    return 0
+  fi
+  ((total > 0)) || errs=$((errs + 1))
+  cpu=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  rpc=$(awk -v n="$total" -v c="$cpu" 'BEGIN {if (c > 0) printf "%.0f", n / c; else print ""}')
+  if [[ $scen == h2file* ]]; then
+    # body bytes: h2load's "data" figure (DATA frame payloads), counted during the -D period,
+    # which is also what h2load divides by for req/s
+    gbps=$(awk -v b="$bytes" -v t="$DURATION" 'BEGIN {printf "%.3f", b / t / 1e9}')
+    bpc=$(awk -v n="$bytes" -v c="$cpu" 'BEGIN {if (c > 0) printf "%.0f", n / c; else print ""}')
+    printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$s" "$r" "$rps" "$total" \
+      "$cpu" "$rpc" "$errs" "$busy_s" "$busy_c" "$steal" "$wcpu" "$other" "$bytes" "$gbps" "$bpc" >>"$RAW"
+    printf '  %-11s %-8s round %d: %6.3f GB/s, %7.0f resp/s, server %5.2f CPU-s, %6s GB/CPU-s | h2load %5.2f CPU-s, other processes %3s%%, steal %s%%%s\n' \
+      "$scen" "$s" "$r" "$gbps" "$rps" "$cpu" "$(awk -v b="${bpc:-0}" 'BEGIN {printf "%.2f", b / 1e9}')" "$wcpu" "$other" "$steal" \
+      "$(if ((errs)); then echo ", $errs errors"; fi)" | tee -a "$LOG" >&2
+  else
+    printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$s" "$r" "$rps" "$total" "$cpu" "$rpc" "$errs" \
+      "$busy_s" "$busy_c" "$steal" "$wcpu" "$other" >>"$RAW"
+    printf '  %-11s %-8s round %d: %8.0f req/s, server %5.2f CPU-s, %7s req/CPU-s | h2load %5.2f CPU-s, other processes %3s%%, steal %s%%%s\n' \
+      "$scen" "$s" "$r" "$rps" "$cpu" "${rpc:--}" "$wcpu" "$other" "$steal" \
+      "$(if ((errs)); then echo ", $errs errors"; fi)" | tee -a "$LOG" >&2
+  fi
+  if awk -v st="$steal" -v o="$other" 'BEGIN {exit !(st > 5 || o > 10)}'; then
+    note "warning: $scen $s round $r: other processes used ${other}% of a CPU, steal ${steal}%: the machine is not quiet"
+  fi
+}
+
 LOAD_SCENS=()  # all load scenarios
 WRK_SCENS=()   # kaN, pipeD: req/s
 FILE_SCENS=()  # fileN*: GB/s
 for scen in $SCENARIOS; do
   case $scen in
     idle) ;;
-    file*) LOAD_SCENS+=("$scen"); FILE_SCENS+=("$scen") ;;
+    file* | h2file*) LOAD_SCENS+=("$scen"); FILE_SCENS+=("$scen") ;;
     *) LOAD_SCENS+=("$scen"); WRK_SCENS+=("$scen") ;;
   esac
 done
 if ((${#LOAD_SCENS[@]})); then
   for s in "${ACTIVE[@]}"; do start_server "$s"; done
   for scen in "${LOAD_SCENS[@]}"; do
-    if [[ $scen == file* ]]; then
-      note "scenario $scen: bigfile_client $(file_args "$scen")"
-    else
-      note "scenario $scen: wrk $(wrk_args "$scen")"
-    fi
+    case $scen in
+      file*) note "scenario $scen: bigfile_client $(file_args "$scen")" ;;
+      h2*) note "scenario $scen: h2load $(h2_args "$scen" portico | sed 's/|.*//') (URL per server: $(h2_args "$scen" portico | sed 's/.*|//; s/:[0-9][0-9]*\//:PORT\//'))" ;;
+      *) note "scenario $scen: wrk $(wrk_args "$scen")" ;;
+    esac
     for ((r = 1; r <= ROUNDS; r++)); do
       for s in "${ACTIVE[@]}"; do
-        if [[ $scen == file* ]]; then file_round "$scen" "$s" "$r"; else load_round "$scen" "$s" "$r"; fi
+        case $scen in
+          file*) file_round "$scen" "$s" "$r" ;;
+          h2*) h2_round "$scen" "$s" "$r" ;;
+          *) load_round "$scen" "$s" "$r" ;;
+        esac
       done
     done
   done
@@ -567,6 +789,7 @@ median() {  # kind scenario server column -> median over rounds, or '-'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'; }
 fmt() { awk -v v="$1" -v d="${2:-0}" 'BEGIN {if (v == "-") print "-"; else printf "%.*f", d, v}'; }
+usreq() { awk -v v="$1" 'BEGIN {if (v == "-" || v == 0) print "-"; else printf "%.2f", 1e6 / v}'; }
 
 declare -A MED
 ALLS=(portico nginx h2o)
@@ -579,7 +802,7 @@ for scen in $SCENARIOS; do
       MED[$scen.$s.rps]=$(median load "$scen" "$s" 5)
       MED[$scen.$s.cpu]=$(median load "$scen" "$s" 7)
       MED[$scen.$s.rpc]=$(median load "$scen" "$s" 8)
-      if [[ $scen == file* ]]; then
+      if [[ $scen == file* || $scen == h2file* ]]; then
         MED[$scen.$s.gbps]=$(median load "$scen" "$s" 18)
         MED[$scen.$s.bpc]=$(median load "$scen" "$s" 19)
         MED[$scen.$s.gbpc]=$(awk -v b="${MED[$scen.$s.bpc]}" 'BEGIN {if (b == "-") print "-"; else printf "%.3f", b / 1e9}')
@@ -591,47 +814,55 @@ done
 
 {
   echo
-  echo "Portico HTTP/1.1 benchmark, $TS (median of $ROUNDS rounds, ${DURATION}s each)"
-  echo "machine: $CPU_MODEL, $NCPU CPUs, kernel $KERNEL; ${NGINX_V:-}; ${H2O_V:-}; ${WRK_V:-}"
+  echo "Portico benchmark, $TS (median of $ROUNDS rounds, ${DURATION}s each)"
+  echo "machine: $CPU_MODEL, $NCPU CPUs, kernel $KERNEL; ${NGINX_V:-}; ${H2O_V:-}; ${WRK_V:-}; ${H2LOAD_V:-}"
   if ((${#WRK_SCENS[@]})); then
     echo
-    printf '%-9s %12s %12s %12s %9s %9s\n' "req/s" portico nginx h2o "p/nginx" "p/h2o"
+    printf '%-12s %12s %12s %12s %9s %9s\n' "req/s" portico nginx h2o "p/nginx" "p/h2o"
     for scen in "${WRK_SCENS[@]}"; do
-      printf '%-9s %12s %12s %12s %9s %9s\n' "$scen" "$(fmt "${MED[$scen.portico.rps]}")" \
+      printf '%-12s %12s %12s %12s %9s %9s\n' "$scen" "$(fmt "${MED[$scen.portico.rps]}")" \
         "$(fmt "${MED[$scen.nginx.rps]}")" "$(fmt "${MED[$scen.h2o.rps]}")" \
         "$(ratio "${MED[$scen.portico.rps]}" "${MED[$scen.nginx.rps]}")" \
         "$(ratio "${MED[$scen.portico.rps]}" "${MED[$scen.h2o.rps]}")"
     done
     echo
-    printf '%-9s %12s %12s %12s | %-26s\n' "CPU-s" portico nginx h2o "req per server CPU-second"
+    printf '%-12s %12s %12s %12s | %-26s\n' "CPU-s" portico nginx h2o "req per server CPU-second"
     for scen in "${WRK_SCENS[@]}"; do
-      printf '%-9s %12s %12s %12s | %8s %8s %8s   %5s %5s\n' "$scen" "$(fmt "${MED[$scen.portico.cpu]}" 2)" \
+      printf '%-12s %12s %12s %12s | %8s %8s %8s   %5s %5s\n' "$scen" "$(fmt "${MED[$scen.portico.cpu]}" 2)" \
         "$(fmt "${MED[$scen.nginx.cpu]}" 2)" "$(fmt "${MED[$scen.h2o.cpu]}" 2)" \
         "$(fmt "${MED[$scen.portico.rpc]}")" "$(fmt "${MED[$scen.nginx.rpc]}")" "$(fmt "${MED[$scen.h2o.rpc]}")" \
         "$(ratio "${MED[$scen.portico.rpc]}" "${MED[$scen.nginx.rpc]}")" \
         "$(ratio "${MED[$scen.portico.rpc]}" "${MED[$scen.h2o.rpc]}")"
     done
     echo "(the last two columns: portico/nginx and portico/h2o in requests per CPU-second)"
+    echo
+    printf '%-12s %12s %12s %12s\n' "CPU-us/req" portico nginx h2o
+    for scen in "${WRK_SCENS[@]}"; do
+      printf '%-12s %12s %12s %12s\n' "$scen" "$(usreq "${MED[$scen.portico.rpc]}")" \
+        "$(usreq "${MED[$scen.nginx.rpc]}")" "$(usreq "${MED[$scen.h2o.rpc]}")"
+    done
+    echo "(server CPU microseconds per request: 10^6 / requests per CPU-second)"
   fi
   if ((${#FILE_SCENS[@]})); then
     echo
-    printf '%-9s %12s %12s %12s %9s %9s\n' "GB/s" portico nginx h2o "p/nginx" "p/h2o"
+    printf '%-12s %12s %12s %12s %9s %9s\n' "GB/s" portico nginx h2o "p/nginx" "p/h2o"
     for scen in "${FILE_SCENS[@]}"; do
-      printf '%-9s %12s %12s %12s %9s %9s\n' "$scen" "$(fmt "${MED[$scen.portico.gbps]}" 3)" \
+      printf '%-12s %12s %12s %12s %9s %9s\n' "$scen" "$(fmt "${MED[$scen.portico.gbps]}" 3)" \
         "$(fmt "${MED[$scen.nginx.gbps]}" 3)" "$(fmt "${MED[$scen.h2o.gbps]}" 3)" \
         "$(ratio "${MED[$scen.portico.gbps]}" "${MED[$scen.nginx.gbps]}")" \
         "$(ratio "${MED[$scen.portico.gbps]}" "${MED[$scen.h2o.gbps]}")"
     done
     echo
-    printf '%-9s %12s %12s %12s | %-26s\n' "CPU-s" portico nginx h2o "GB per server CPU-second"
+    printf '%-12s %12s %12s %12s | %-26s\n' "CPU-s" portico nginx h2o "GB per server CPU-second"
     for scen in "${FILE_SCENS[@]}"; do
-      printf '%-9s %12s %12s %12s | %8s %8s %8s   %5s %5s\n' "$scen" "$(fmt "${MED[$scen.portico.cpu]}" 2)" \
+      printf '%-12s %12s %12s %12s | %8s %8s %8s   %5s %5s\n' "$scen" "$(fmt "${MED[$scen.portico.cpu]}" 2)" \
         "$(fmt "${MED[$scen.nginx.cpu]}" 2)" "$(fmt "${MED[$scen.h2o.cpu]}" 2)" \
         "$(fmt "${MED[$scen.portico.gbpc]}" 2)" "$(fmt "${MED[$scen.nginx.gbpc]}" 2)" "$(fmt "${MED[$scen.h2o.gbpc]}" 2)" \
         "$(ratio "${MED[$scen.portico.bpc]}" "${MED[$scen.nginx.bpc]}")" \
         "$(ratio "${MED[$scen.portico.bpc]}" "${MED[$scen.h2o.bpc]}")"
     done
-    echo "(GB = 10^9 bytes of response body; $FILE_CONNS keep-alive connections, bench/bigfile_client;"
+    echo "(GB = 10^9 bytes of response body; fileN*: HTTP/1.1, bench/bigfile_client, $FILE_CONNS keep-alive"
+    echo " connections or C for fileN*cC; h2fileN*: h2c, h2load, one stream at a time on 1 (or C) connections;"
     echo " the last two columns: portico/nginx and portico/h2o in bytes per CPU-second)"
   fi
   if ((${#LOAD_SCENS[@]})); then
@@ -644,8 +875,8 @@ done
   fi
   if [[ " $SCENARIOS " == *" idle "* ]]; then
     echo
-    printf '%-9s %12s %12s %12s %9s %9s\n' "B/idle" portico nginx h2o "p/nginx" "p/h2o"
-    printf '%-9s %12s %12s %12s %9s %9s\n' "conn" "$(fmt "${MED[idle.portico.mem]}")" \
+    printf '%-12s %12s %12s %12s %9s %9s\n' "B/idle" portico nginx h2o "p/nginx" "p/h2o"
+    printf '%-12s %12s %12s %12s %9s %9s\n' "conn" "$(fmt "${MED[idle.portico.mem]}")" \
       "$(fmt "${MED[idle.nginx.mem]}")" "$(fmt "${MED[idle.h2o.mem]}")" \
       "$(ratio "${MED[idle.portico.mem]}" "${MED[idle.nginx.mem]}")" \
       "$(ratio "${MED[idle.portico.mem]}" "${MED[idle.h2o.mem]}")"
@@ -682,8 +913,8 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
   echo "{"
   echo "  \"timestamp\": $(jstr "$TS"),"
   echo "  \"machine\": {\"cpu\": $(jstr "$CPU_MODEL"), \"cpus\": $NCPU, \"memory\": $(jstr "$MEM_TOTAL"), \"os\": $(jstr "$OS"), \"kernel\": $(jstr "$KERNEL")},"
-  echo "  \"versions\": {\"nginx\": $(jstr "$NGINX_V"), \"h2o\": $(jstr "$H2O_V"), \"wrk\": $(jstr "$WRK_V"), \"portico\": $(jstr "$PORTICO_V")},"
-  echo "  \"settings\": {\"rounds\": $ROUNDS, \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"server_cpu\": $SERVER_CPU, \"client_cpu\": $CLIENT_CPU, \"pipe_conns\": $PIPE_CONNS, \"file_conns\": $FILE_CONNS, \"idle_conns\": $IDLE_CONNS, \"servers\": [$(printf '"%s",' "${ACTIVE[@]}" | sed 's/,$//')]},"
+  echo "  \"versions\": {\"nginx\": $(jstr "$NGINX_V"), \"h2o\": $(jstr "$H2O_V"), \"wrk\": $(jstr "$WRK_V"), \"h2load\": $(jstr "$H2LOAD_V"), \"portico\": $(jstr "$PORTICO_V")},"
+  echo "  \"settings\": {\"rounds\": $ROUNDS, \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"server_cpu\": $SERVER_CPU, \"client_cpu\": $CLIENT_CPU, \"pipe_conns\": $PIPE_CONNS, \"file_conns\": $FILE_CONNS, \"h2_streams\": $H2_STREAMS, \"idle_conns\": $IDLE_CONNS, \"servers\": [$(printf '"%s",' "${ACTIVE[@]}" | sed 's/,$//')]},"
   echo "  \"scenarios\": {"
   first=1
   for scen in $SCENARIOS; do
@@ -697,11 +928,11 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
       if [[ $scen == idle ]]; then
         printf '"%s": {"bytes_per_idle_conn": %s, "open_conns": %s, "rounds_bytes_per_idle_conn": %s}' "$s" \
           "$(jnum "${MED[idle.$s.mem]}")" "$(jnum "${MED[idle.$s.open]}")" "$(jrounds idle idle "$s" 10)"
-      elif [[ $scen == file* ]]; then
+      elif [[ $scen == file* || $scen == h2file* ]]; then
         printf '"%s": {"gb_per_s": %s, "req_per_s": %s, "server_cpu_s": %s, "bytes_per_cpu_s": %s, "req_per_cpu_s": %s, "errors": %s, "file_bytes": %s, "conns": %s, "rounds_gb_per_s": %s}' "$s" \
           "$(jnum "${MED[$scen.$s.gbps]}")" "$(jnum "${MED[$scen.$s.rps]}")" "$(jnum "${MED[$scen.$s.cpu]}")" \
           "$(jnum "${MED[$scen.$s.bpc]}")" "$(jnum "${MED[$scen.$s.rpc]}")" "${MED[$scen.$s.err]}" \
-          "$(file_bytes "$scen")" "$FILE_CONNS" "$(jrounds load "$scen" "$s" 18)"
+          "$(file_bytes "$scen")" "$(file_conns "$scen")" "$(jrounds load "$scen" "$s" 18)"
       else
         printf '"%s": {"req_per_s": %s, "server_cpu_s": %s, "req_per_cpu_s": %s, "errors": %s, "rounds_req_per_s": %s}' "$s" \
           "$(jnum "${MED[$scen.$s.rps]}")" "$(jnum "${MED[$scen.$s.cpu]}")" "$(jnum "${MED[$scen.$s.rpc]}")" \
@@ -715,13 +946,27 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
   echo "}"
 } >"$JSON"
 
-if PIPE_CONNS=$PIPE_CONNS IDLE_CONNS=$IDLE_CONNS FILE_CONNS=$FILE_CONNS "$BENCH/chart.sh" "$SUMMARY" "$PNG" "$CPU_MODEL, $NCPU CPUs; $NGINX_V, $H2O_V; median of $ROUNDS x ${DURATION}s"; then
-  if [[ $UPDATE_DOCS == 1 ]]; then
-    mkdir -p "$ROOT/docs"
-    cp "$PNG" "$ROOT/docs/benchmarks-http1.png"
-    note "chart copied to docs/benchmarks-http1.png"
+# Charts: HTTP/1.1 scenarios in one, HTTP/2 ones (with their HTTP/1.1 large-file references)
+# in the other.
+PNGS=()
+for chart in http1 http2; do
+  if [[ $chart == http1 ]]; then
+    grep -qP '^(rps|rpc|gbps|mem)\t(?!h2|file[0-9]+[km]c)' "$SUMMARY" || continue
+    PNG=$RESULTS_DIR/http1-$TS.png
+  else
+    grep -qP '^(rps|rpc|gbps)\th2' "$SUMMARY" || continue
+    PNG=$RESULTS_DIR/http2-$TS.png
   fi
-else
-  note "warning: chart not drawn"
-fi
-note "results: $JSON, $RAW, $LOG, $PNG"
+  if CHART=$chart H2_STREAMS=$H2_STREAMS PIPE_CONNS=$PIPE_CONNS IDLE_CONNS=$IDLE_CONNS FILE_CONNS=$FILE_CONNS "$BENCH/chart.sh" "$SUMMARY" "$PNG" \
+    "$CPU_MODEL, $NCPU CPUs; $NGINX_V, $H2O_V; median of $ROUNDS x ${DURATION}s"; then
+    PNGS+=("$PNG")
+    if [[ $UPDATE_DOCS == 1 ]]; then
+      mkdir -p "$ROOT/docs"
+      cp "$PNG" "$ROOT/docs/benchmarks-$chart.png"
+      note "chart copied to docs/benchmarks-$chart.png"
+    fi
+  else
+    note "warning: $chart chart not drawn"
+  fi
+done
+note "results: $JSON, $RAW, $LOG${PNGS[*]:+, ${PNGS[*]}}"

@@ -2,7 +2,8 @@
 # Installs the Debian packages Portico needs to build, test and benchmark.
 # Idempotent and non-interactive: only what is missing is installed.
 #   scripts/setup.sh            build + test dependencies
-#   scripts/setup.sh --bench    also the benchmark peers (nginx, h2o, wrk, gnuplot)
+#   scripts/setup.sh --bench    also the benchmark peers (nginx, h2o, wrk, gnuplot); h2load, the
+#                               HTTP/2 load generator, is in nghttp2-client (always installed)
 set -euo pipefail
 
 pkgs=(
@@ -10,12 +11,12 @@ pkgs=(
   clang libclang-rt-14-dev            # libFuzzer + sanitizer runtimes for tests/fuzz
   libssl-dev zlib1g-dev openssl      # openssl CLI: scripts/dev-cert.sh, tests/interop/test_tls.py
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl nghttp2-client python3 python3-h2 python3-hyperframe
+  curl nghttp2-client python3 python3-h2 python3-hyperframe   # nghttp2-client: nghttp, h2load
   iproute2 procps psmisc nftables   # nftables: tcpstat tests drop SYN-ACKs in a namespace
-  chromium python3-websockets       # status page test: headless Chromium over DevTools
+  chromium python3-websockets       # status page and HTTP/2 browser tests: headless Chromium over DevTools
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(nginx-light h2o wrk gnuplot-nox)
+  pkgs+=(nginx-light h2o wrk gnuplot-nox)   # nginx-light has the http_v2 and ssl modules
 fi
 
 missing=()

@@ -8,20 +8,14 @@ as a test artefact ($PORTICO_ARTIFACTS/status-page.png). Only 127.0.0.1; every l
 import asyncio
 import base64
 import json
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
-import urllib.request
-from pathlib import Path
 
+import chromium
 from harness import (ConnectionClosed, Server, artifacts_dir, request, scaled, wait_for)
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 class EventReader:
@@ -263,38 +257,6 @@ class StatusEndpointsTest(unittest.TestCase):
 
 # ---- headless Chromium ---------------------------------------------------------------------------
 
-class DevTools:
-    """A minimal Chrome DevTools Protocol client for one page target."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.next_id = 0
-        self.events = []
-
-    async def call(self, method, params=None, timeout=30.0):
-        self.next_id += 1
-        my_id = self.next_id
-        await self.ws.send(json.dumps({"id": my_id, "method": method, "params": params or {}}))
-        deadline = time.monotonic() + scaled(timeout)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError("DevTools: no answer to " + method)
-            msg = json.loads(await asyncio.wait_for(self.ws.recv(), remaining))
-            if msg.get("id") == my_id:
-                if "error" in msg:
-                    raise AssertionError("DevTools %s: %s" % (method, msg["error"]))
-                return msg.get("result", {})
-            if "method" in msg:
-                self.events.append(msg)
-
-    async def evaluate(self, expression):
-        r = await self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
-        if "exceptionDetails" in r:
-            raise AssertionError("page script failed: %r" % r["exceptionDetails"])
-        return r["result"].get("value")
-
-
 FIGURES_JS = """(() => {
   // The page target exists before its document has loaded: missing elements read as null.
   const t = (id) => { const e = document.getElementById(id); return e ? e.textContent : null; };
@@ -315,13 +277,9 @@ def number(text):
     return float(text.replace(",", "")) if text and text[0].isdigit() else None
 
 
-@unittest.skipIf(CHROMIUM is None, "chromium is not installed (scripts/setup.sh installs it)")
 class StatusPageInChromiumTest(unittest.TestCase):
     def test_figures_change_under_load_and_screenshot(self):
-        try:
-            import websockets  # noqa: F401  (python3-websockets)
-        except ImportError:
-            self.skipTest("python3-websockets is not installed (scripts/setup.sh installs it)")
+        chromium.require(self)
         s = Server(["--status", "/status", "--threads", "2"], kind="portico").start()
         self.addCleanup(s.cleanup)
         self.addCleanup(s.stop)
@@ -329,52 +287,13 @@ class StatusPageInChromiumTest(unittest.TestCase):
         load.start()
         self.addCleanup(load.stop)
 
-        profile = tempfile.TemporaryDirectory(prefix="portico-chromium-")
-        self.addCleanup(profile.cleanup)
-        log = open(os.path.join(profile.name, "chromium.log"), "wb")
-        self.addCleanup(log.close)
-        browser = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-dev-shm-usage", "--user-data-dir=" + profile.name,
-             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-             "--window-size=1280,1500", s.url("/status")],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-
-        def close_browser():
-            if browser.poll() is None:
-                browser.terminate()
-                try:
-                    browser.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    browser.kill()
-                    browser.wait(timeout=10)
-        self.addCleanup(close_browser)
-
-        def browser_log():
-            log.flush()
-            with open(log.name, "rb") as f:
-                return f.read().decode("utf-8", "replace")[-3000:]
-
-        port_file = Path(profile.name) / "DevToolsActivePort"
-        self.assertTrue(wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 60,
-                                 interval=0.1),
-                        "Chromium did not open its DevTools port:\n" + browser_log())
-        devtools_port = int(port_file.read_text().split()[0])
-
-        def page_target():
-            with urllib.request.urlopen("http://127.0.0.1:%d/json/list" % devtools_port,
-                                        timeout=scaled(10)) as f:
-                targets = json.load(f)
-            for t in targets:
-                if t.get("type") == "page" and t.get("url", "").startswith(s.url("/status")):
-                    return t
-            return None
-        self.assertTrue(wait_for(page_target, 30, interval=0.2), "no page target")
-        ws_url = page_target()["webSocketDebuggerUrl"]
+        browser = chromium.Browser(s.url("/status"), window_size="1280,1500")
+        self.addCleanup(browser.close)
+        browser.start()
+        ws_url = browser.page_target(s.url("/status"))
 
         result = asyncio.run(self._drive(ws_url, load))
-        first, second, shot, events = result
+        first, second, shot, problems = result
         print("\nstatus page: first %r, later %r\nscreenshot: %s" % (first, second, shot))
         self.assertIsNone(load.error)
 
@@ -389,20 +308,14 @@ class StatusPageInChromiumTest(unittest.TestCase):
         self.assertGreaterEqual(number(second["established"]) or 0, 2, second)
         # No script error, and nothing blocked by the Content-Security-Policy (which would mean
         # the page tried to load something from elsewhere).
-        problems = [e for e in events
-                    if e["method"] == "Runtime.exceptionThrown"
-                    or (e["method"] == "Log.entryAdded"
-                        and e["params"]["entry"].get("level") == "error")]
         self.assertEqual(problems, [])
         self.assertTrue(shot.exists() and shot.stat().st_size > 1000)
         with open(shot, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
 
     async def _drive(self, ws_url, load):
-        import websockets
-        async with websockets.connect(ws_url, max_size=None, ping_interval=None,
-                                      open_timeout=scaled(30)) as ws:
-            dt = DevTools(ws)
+        async with chromium.connect(ws_url) as ws:
+            dt = chromium.DevTools(ws)
             await dt.call("Runtime.enable")
             await dt.call("Log.enable")
             await dt.call("Page.enable")
@@ -429,7 +342,7 @@ class StatusPageInChromiumTest(unittest.TestCase):
             shot_data = await dt.call("Page.captureScreenshot", {"format": "png"})
             shot = artifacts_dir() / "status-page.png"
             shot.write_bytes(base64.b64decode(shot_data["data"]))
-            return first, second, shot, dt.events
+            return first, second, shot, dt.problems()
 
 
 if __name__ == "__main__":
