@@ -287,6 +287,98 @@ class WebSocketTest(unittest.TestCase):
         run(go())
 
 
+class WebSocketAppTest(unittest.TestCase):
+    """/ws/auth of the test server: the upgrade hook, user data, limits, idle pings."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(["--threads", "1"], kind="test").start()
+        cls.url = "ws://127.0.0.1:%d/ws/auth" % cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.stop()
+        finally:
+            cls.server.kill()
+            cls.server.cleanup()
+
+    def test_upgrade_hook_token(self):
+        async def connect(url, headers=None):
+            async with websockets.connect(url, extra_headers=headers or {}) as ws:
+                return await ws.recv()
+        self.assertEqual(run(connect(self.url, {"Authorization": "Bearer let-me-in"})),
+                         "welcome")
+        self.assertEqual(run(connect(self.url + "?token=let-me-in")), "welcome")
+        for url, headers, status in ((self.url, None, 401),
+                                     (self.url, {"Authorization": "Bearer wrong"}, 403),
+                                     (self.url + "?token=nope", None, 403)):
+            with self.assertRaises(websockets.exceptions.InvalidStatusCode) as cm:
+                run(connect(url, headers))
+            self.assertEqual(cm.exception.status_code, status)
+
+    def test_user_data_per_connection(self):
+        async def go():
+            async with websockets.connect(self.url + "?token=let-me-in") as a, \
+                    websockets.connect(self.url + "?token=let-me-in") as b:
+                await a.recv(), await b.recv()
+                for _ in range(3):
+                    await a.send("x")
+                    await a.recv()
+                await a.send("count")
+                await b.send("count")
+                return await a.recv(), await b.recv()
+        self.assertEqual(run(go()), ("4", "1"))
+
+    def test_slow_consumer_closed_with_1008(self):
+        async def go():
+            async with websockets.connect(self.url + "?token=let-me-in",
+                                          max_size=None) as ws:
+                await ws.recv()
+                # 100 KiB stays under the 512 KiB limit of the endpoint ...
+                await ws.send("flood 100")
+                got = 0
+                while got < 100 * 1024:
+                    got += len(await ws.recv())
+                # ... 100 MiB sent without waiting for on_drain does not: close 1008.
+                await ws.send("flood 102400")
+                with self.assertRaises(websockets.exceptions.ConnectionClosed):
+                    for _ in range(2000):
+                        await ws.recv()
+                return ws.close_code
+        self.assertEqual(run(go()), 1008)
+        # The server is fine.
+        async def again():
+            async with websockets.connect(self.url + "?token=let-me-in") as ws:
+                return await ws.recv()
+        self.assertEqual(run(again()), "welcome")
+
+    def test_idle_ping_and_dead_peer(self):
+        # A client that answers pings (python3-websockets does) stays connected ...
+        async def alive():
+            async with websockets.connect(self.url + "?token=let-me-in",
+                                          ping_interval=None) as ws:
+                await ws.recv()
+                await asyncio.sleep(scaled(2.5))
+                await ws.send("still")
+                return await ws.recv()
+        self.assertEqual(run(alive()), "still")
+        # ... one that never answers is dropped after the pong timeout.
+        c = RawWs(self.server.port, "/ws/auth?token=let-me-in")
+        self.assertEqual(c.read_frame(), (1, b"welcome"))
+        c.sock.settimeout(scaled(10))
+        op, _ = c.read_frame()
+        self.assertEqual(op, 9)  # the idle Ping
+        closed = False
+        try:
+            for _ in range(10):
+                c.read_frame()
+        except (ConnectionError, OSError):
+            closed = True
+        self.assertTrue(closed)
+        c.close()
+
+
 class WebSocketTlsAndDrainTest(unittest.TestCase):
     def test_wss_echo_and_close_1001_on_sigterm(self):
         with tempfile.TemporaryDirectory() as tmp:
