@@ -684,9 +684,37 @@ void connection::websocket_request(detail::exchange& x, const ws_endpoint& ep) {
     body += '\n';
     res.header("Content-Type", "text/plain; charset=utf-8").send(std::move(body));
   };
+  if (x.version == 20 && x.method == "CONNECT" && !x.protocol.empty()) {
+    // RFC 8441: extended CONNECT with :protocol websocket on an HTTP/2 stream.
+    std::string_view authority = x.req().header("host");
+    ws::connect_request rq{x.method, x.protocol, tls_ ? "https" : "http", authority, x.headers};
+    ws::handshake_result h = ws::accept_extended_connect(rq, ep.policy);
+    if (h.accepted() && ep.handlers.on_upgrade) {
+      const int status = ep.handlers.on_upgrade(x.req());
+      if (status != 0) {
+        refuse(status >= 400 && status <= 599 ? status : 403, "refused by the application", {});
+        return;
+      }
+    }
+    if (!h.accepted()) {
+      refuse(h.status, h.detail, h.fields);
+      return;
+    }
+    worker_stats::add(st.ws_upgrades);
+    res.status(200);
+    for (const auto& [n, v] : h.fields)
+      res.header(n, v);
+    auto s = std::make_shared<ws_stream>(res, w_, ep, h.deflate, std::move(h.subprotocol),
+                                         x.target, remote_ip_, w_.loop().now_ms());
+    ws_stream::attach(s, x);
+    res.write({});  // RFC 8441 §5: the 200 HEADERS now; the stream stays open both ways
+    s->open();
+    s->pump();
+    return;
+  }
   if (up_ || x.req().header("upgrade").empty()) {
-    // RFC 9110 §15.5.22: 426 names the protocol to upgrade to. Over HTTP/2, WebSocket needs
-    // RFC 8441 (not offered yet): browsers then use an HTTP/1.1 connection.
+    // RFC 9110 §15.5.22: 426 names the protocol to upgrade to (over HTTP/2 a plain request
+    // gets it too: RFC 8441's extended CONNECT is the way there).
     refuse(426, "this is a WebSocket endpoint", {{"Upgrade", "websocket"}});
     return;
   }

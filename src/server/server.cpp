@@ -193,6 +193,8 @@ server& server::static_files(std::string_view prefix, std::string root, static_o
 server& server::websocket(std::string_view path, websocket_handlers handlers,
                           websocket_options options) {
   if (impl_->started) throw std::logic_error("server::websocket() after start()");
+  // RFC 8441 §3: WebSocket over HTTP/2 is offered once there is an endpoint.
+  impl_->cfg.http2.enable_connect_protocol = true;
   impl_->cfg.websockets.push_back(
       engine::make_ws_endpoint(std::string(path), std::move(handlers), std::move(options)));
   return *this;

@@ -187,38 +187,84 @@ void ws_hub::publish(std::string_view topic, std::string_view data, bool text) {
   }
 }
 
-// ---- the connection's protocol -----------------------------------------------------------------
+// ---- the WebSocket side, shared by both carriers -----------------------------------------------
 
-ws_proto::ws_proto(connection& c, worker& w, const ws_endpoint& ep, std::string head,
-                   std::optional<ws::deflate_params> deflate, std::string subprotocol,
-                   std::string_view target, std::string_view ip, bool tls, std::uint64_t now)
-    : conn_(c),
-      worker_(w),
+ws_transport::ws_transport(worker& w, const ws_endpoint& ep,
+                           std::optional<ws::deflate_params> deflate, std::string subprotocol,
+                           std::string_view target, std::string_view ip, std::uint64_t now)
+    : worker_(w),
       ep_(ep),
-      head_(std::move(head)),
       session_(ep.session, *this, deflate),
-      link_(new detail::ws_link(this, std::move(subprotocol), std::string(target), std::string(ip),
-                                w.index())),
-      tls_(tls) {
+      link_(new detail::ws_link(this, std::move(subprotocol), std::string(target),
+                                std::string(ip), w.index())) {
   link_->add_ref();
   session_.start(now);
 }
 
-ws_proto::~ws_proto() {
-  abort_all();
+ws_transport::~ws_transport() {
+  detach_link();
   link_->release();
 }
 
-std::uint64_t ws_proto::now() const noexcept {
-  return worker_.loop().now_ms();
-}
+std::uint64_t ws_transport::now() const noexcept { return worker_.loop().now_ms(); }
 
-void ws_proto::open() {
+void ws_transport::open() {
   if (ep_.handlers.on_open) {
     websocket ws(link_);
     ep_.handlers.on_open(ws);
   }
 }
+
+void ws_transport::detach_link() {
+  if (!link_->proto) return;
+  if (!link_->closed_reported) session_.input_eof();  // on_close(1006)
+  link_->proto = nullptr;
+  link_->open = false;
+}
+
+void ws_transport::on_message(ws::opcode op, std::string_view payload) {
+  if (!ep_.handlers.on_message) return;
+  websocket ws(link_);
+  ep_.handlers.on_message(ws, payload, op == ws::opcode::text);
+}
+
+void ws_transport::on_close(std::uint16_t code, std::string_view reason) {
+  link_->open = false;
+  link_->closed_reported = true;
+  auto& hub = *worker_.config().websocket_hub;
+  for (const auto& t : link_->topics)
+    hub.topics(link_->worker_index).unsubscribe(t, link_);
+  link_->topics.clear();
+  if (ep_.handlers.on_close) {
+    websocket ws(link_);
+    ep_.handlers.on_close(ws, code, reason);
+  }
+}
+
+void ws_transport::on_pong(std::string_view payload) {
+  if (!ep_.handlers.on_pong) return;
+  websocket ws(link_);
+  ep_.handlers.on_pong(ws, payload);
+}
+
+void ws_transport::on_drain() {
+  link_->congested = false;
+  if (!ep_.handlers.on_drain) return;
+  websocket ws(link_);
+  ep_.handlers.on_drain(ws);
+}
+
+// ---- over HTTP/1.1: the connection's protocol after the 101 ------------------------------------
+
+ws_proto::ws_proto(connection& c, worker& w, const ws_endpoint& ep, std::string head,
+                   std::optional<ws::deflate_params> deflate, std::string subprotocol,
+                   std::string_view target, std::string_view ip, bool tls, std::uint64_t now)
+    : ws_transport(w, ep, deflate, std::move(subprotocol), target, ip, now),
+      conn_(c),
+      head_(std::move(head)),
+      tls_(tls) {}
+
+ws_proto::~ws_proto() { detach_link(); }
 
 std::size_t ws_proto::consume(std::span<const char> in, std::uint64_t now) {
   return session_.consume(in, now);
@@ -247,16 +293,7 @@ void ws_proto::commit_output(std::size_t n) {
   if (n > 0) session_.commit_output(n);
 }
 
-bool ws_proto::has_output() const {
-  return head_sent_ < head_.size() || session_.has_output();
-}
-
-void ws_proto::abort_all() {
-  if (!link_->proto) return;
-  if (!link_->closed_reported) session_.input_eof();  // on_close(1006)
-  link_->proto = nullptr;
-  link_->open = false;
-}
+bool ws_proto::has_output() const { return head_sent_ < head_.size() || session_.has_output(); }
 
 void ws_proto::begin_shutdown(std::uint64_t now) {
   // RFC 6455 §7.4.1: 1001 "going away" (a server going down).
@@ -264,40 +301,52 @@ void ws_proto::begin_shutdown(std::uint64_t now) {
   link_->open = false;
 }
 
-void ws_proto::on_message(ws::opcode op, std::string_view payload) {
-  if (!ep_.handlers.on_message) return;
-  websocket ws(link_);
-  ep_.handlers.on_message(ws, payload, op == ws::opcode::text);
+void ws_proto::on_output_ready() { conn_.on_output_ready(); }
+
+// ---- over an HTTP/2 stream (RFC 8441) ----------------------------------------------------------
+
+ws_stream::ws_stream(portico::response res, worker& w, const ws_endpoint& ep,
+                     std::optional<ws::deflate_params> deflate, std::string subprotocol,
+                     std::string_view target, std::string_view ip, std::uint64_t now)
+    : ws_transport(w, ep, deflate, std::move(subprotocol), target, ip, now),
+      res_(std::move(res)) {}
+
+ws_stream::~ws_stream() { detach_link(); }
+
+void ws_stream::attach(std::shared_ptr<ws_stream> self, detail::exchange& x) {
+  // The callbacks own the object; the exchange drops them when the stream ends (detach()).
+  std::weak_ptr<ws_stream> weak = self;
+  x.on_body_data = [self](std::string_view data, bool end) {
+    auto keep = self;  // the stream may end (and drop this callback) while we are in it
+    if (!data.empty()) keep->session_.consume(std::span<const char>(data.data(), data.size()), keep->now());
+    if (end) keep->session_.input_eof();  // RFC 8441 §5: END_STREAM is the TCP FIN
+    keep->pump();
+  };
+  x.on_drain = [weak] {
+    if (auto s = weak.lock()) s->pump();
+  };
+  x.on_abort = [weak] {
+    // RST_STREAM or the connection went away: as an abrupt TCP close (RFC 8441 §5).
+    if (auto s = weak.lock()) s->detach_link();
+  };
 }
 
-void ws_proto::on_close(std::uint16_t code, std::string_view reason) {
-  link_->open = false;
-  link_->closed_reported = true;
-  auto& hub = *worker_.config().websocket_hub;
-  for (const auto& t : link_->topics)
-    hub.topics(link_->worker_index).unsubscribe(t, link_);
-  link_->topics.clear();
-  if (ep_.handlers.on_close) {
-    websocket ws(link_);
-    ep_.handlers.on_close(ws, code, reason);
+void ws_stream::pump() {
+  if (pumping_) return;
+  auto keep = shared_from_this();
+  pumping_ = true;
+  iovec iov[16];
+  while (!res_.aborted() && !res_.ended()) {
+    const std::size_t n = session_.pending_output(iov);
+    if (n == 0) break;
+    std::string chunk;
+    for (std::size_t i = 0; i < n; ++i)
+      chunk.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    session_.commit_output(chunk.size());
+    if (!res_.write(chunk)) break;  // above high water: on_drain resumes
   }
-}
-
-void ws_proto::on_pong(std::string_view payload) {
-  if (!ep_.handlers.on_pong) return;
-  websocket ws(link_);
-  ep_.handlers.on_pong(ws, payload);
-}
-
-void ws_proto::on_output_ready() {
-  conn_.on_output_ready();
-}
-
-void ws_proto::on_drain() {
-  link_->congested = false;
-  if (!ep_.handlers.on_drain) return;
-  websocket ws(link_);
-  ep_.handlers.on_drain(ws);
+  pumping_ = false;
+  if (session_.done() && !res_.ended() && !res_.aborted()) res_.end();  // END_STREAM
 }
 
 }  // namespace portico::engine
