@@ -111,22 +111,31 @@ void session::on_payload(std::span<const std::byte> p, std::uint64_t offset) {
     while (!p.empty()) {
       const std::size_t n = std::min(p.size(), sizeof tmp);
       unmask_copy(tmp, p.first(n), cur_.mask, offset);
+      const std::size_t before = msg_.size();
       const inflater::status st = inflater_->feed({tmp, n}, msg_, cfg_.max_message_size);
-      if (st == inflater::status::too_big) {
-        fail(make_ws_error(close_code::message_too_big, "inflated message over the size limit"));
-        return;
-      }
-      if (st == inflater::status::error) {
-        fail(inflater_->out_of_memory()
-                 ? make_ws_error(close_code::internal_error, "out of memory inflating")
-                 : make_ws_error(close_code::invalid_payload, "compressed data does not inflate"));
+      // The text inflated so far is checked before a zlib error is reported, so that the
+      // outcome does not depend on how the bytes were split.
+      check_text(before);
+      if (state_ == state::closed) return;
+      if (st != inflater::status::ok) {
+        inflate_failed(st);
         return;
       }
       p = p.subspan(n);
       offset += n;
     }
+    return;
   }
   check_text(old);
+}
+
+void session::inflate_failed(inflater::status st) {
+  if (st == inflater::status::too_big)
+    fail(make_ws_error(close_code::message_too_big, "inflated message over the size limit"));
+  else if (inflater_->out_of_memory())
+    fail(make_ws_error(close_code::internal_error, "out of memory inflating"));
+  else
+    fail(make_ws_error(close_code::invalid_payload, "compressed data does not inflate"));
 }
 
 // RFC 6455 §8.1: fail as soon as the text is not UTF-8, even in the middle of a message.
@@ -145,16 +154,12 @@ void session::on_frame_end() {
   if (msg_compressed_) {
     const std::size_t old = msg_.size();
     const inflater::status st = inflater_->finish(msg_, cfg_.max_message_size);
-    if (st == inflater::status::too_big) {
-      fail(make_ws_error(close_code::message_too_big, "inflated message over the size limit"));
-      return;
-    }
-    if (st == inflater::status::error) {
-      fail(make_ws_error(close_code::invalid_payload, "compressed data does not inflate"));
-      return;
-    }
     check_text(old);
     if (state_ == state::closed) return;
+    if (st != inflater::status::ok) {
+      inflate_failed(st);
+      return;
+    }
   }
   if (msg_op_ == opcode::text && !utf8_.complete()) {
     fail(make_ws_error(close_code::invalid_payload, "text message ends inside a character"));

@@ -192,6 +192,7 @@ class session {
   void on_frame_end();
   void on_control();
   void check_text(std::size_t from);
+  void inflate_failed(inflater::status st);
   void fail(ws_error e);
   void finish(std::uint16_t code, std::string_view reason);
   void queue_frame(opcode op, bool fin, bool rsv1, std::span<const std::byte> payload, bool urgent);

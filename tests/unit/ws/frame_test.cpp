@@ -4,6 +4,8 @@
 #include "ws/frame.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -250,6 +252,38 @@ TEST(WsFrame, EncodeHeaderForms) {
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].payload.size(), n);
   }
+}
+
+// Every prefix of a conversation placed at the very end of a readable page, followed by a page
+// that faults on access: the parser never reads past its input (picohttpparser's over-read test).
+TEST(WsFrame, NoReadPastTheInputAtAGuardPage) {
+  const std::string input = client_frame(opcode::text, "Hel", false) +
+                            client_frame(opcode::ping, "ping") +
+                            client_frame(opcode::continuation, std::string(300, 'l')) +
+                            client_frame(opcode::close, test::close_payload(1000, "bye"));
+  const long page = sysconf(_SC_PAGESIZE);
+  ASSERT_GT(page, static_cast<long>(input.size()));
+  void* mem = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  char* base = static_cast<char*>(mem);
+  ASSERT_EQ(mprotect(base + page, page, PROT_NONE), 0);
+  const std::vector<parsed> expected = test::parse_pieces({input}, server_side);
+  for (std::size_t k = 0; k <= input.size(); ++k) {
+    char* start = base + page - k;
+    std::memcpy(start, input.data(), k);
+    frame_parser p(server_side);
+    std::span<const std::byte> in(reinterpret_cast<const std::byte*>(start), k);
+    std::size_t frames = 0;
+    for (;;) {
+      const parse_result r = p.parse(in);
+      ASSERT_NE(r.status, parse_status::error);
+      in = in.subspan(r.consumed);
+      if (r.status == parse_status::need_more) break;
+      if (r.frame_end) ++frames;
+    }
+    EXPECT_LE(frames, expected.size());
+  }
+  munmap(mem, 2 * page);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ws/errors.hpp"
+
 namespace portico::ws {
 namespace {
 
@@ -278,6 +280,31 @@ TEST(WsHandshake, ExtendedConnect) {
   r = accept_extended_connect(bad, p);
   EXPECT_EQ(r.status, 426);
   EXPECT_EQ(field(r, "Sec-WebSocket-Version"), "13");
+}
+
+}  // namespace
+}  // namespace portico::ws
+
+namespace portico::ws {
+namespace {
+
+// The error category mirrors the close codes (DESIGN.md §4 rule 6).
+TEST(WsErrors, CategoryMirrorsCloseCodes) {
+  const std::error_code ec = close_code::message_too_big;
+  EXPECT_EQ(ec.value(), 1009);
+  EXPECT_STREQ(ec.category().name(), "portico.ws");
+  EXPECT_EQ(ec.message(), "message too big");
+  EXPECT_EQ(make_error_code(close_code::protocol_error).message(), "protocol error");
+  EXPECT_EQ(std::error_code(4000, ws_category()).message(), "WebSocket close code 4000");
+  const ws_error e = make_ws_error(close_code::invalid_payload, "text message is not UTF-8");
+  EXPECT_TRUE(e);
+  EXPECT_EQ(e.wire_code(), close_code::invalid_payload);
+  EXPECT_FALSE(ws_error{});
+  for (int c = 0; c < 6000; ++c) {
+    const bool valid =
+        (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1011) || (c >= 3000 && c <= 4999);
+    EXPECT_EQ(is_valid_received_code(static_cast<std::uint16_t>(c)), valid) << c;
+  }
 }
 
 }  // namespace

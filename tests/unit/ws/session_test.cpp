@@ -355,6 +355,34 @@ TEST(WsSession, ControlFramesNeverCutAFrameInHalf) {
   EXPECT_EQ(f[1].op, opcode::pong);  // right after the frame in progress
 }
 
+// The iovecs of pending_output() stay valid and in order while the session takes input before
+// commit_output(): a Pong and a failure's Close queue behind what was handed out.
+TEST(WsSession, HandedOutBytesStayValidAcrossInput) {
+  session_config cfg;
+  cfg.send_frame_size = 40;
+  recorder ev;
+  session s(cfg, ev);
+  s.send_binary(std::string(100, 'a'));
+  iovec iov[8];
+  const std::size_t k = s.pending_output(std::span(iov, 2));  // two of the three frames
+  ASSERT_EQ(k, 2u);
+  s.consume(client_frame(opcode::ping, "p") + test::server_frame(opcode::text, "bad"), 0);
+  std::string out;
+  for (std::size_t i = 0; i < k; ++i)
+    out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+  s.commit_output(out.size());
+  out += drain(s);
+  const auto f = frames(out);
+  // The two frames handed out, then the Close (the third data frame and the Pong are dropped:
+  // the connection failed, nothing but Close follows).
+  ASSERT_EQ(f.size(), 3u) << test::describe(f);
+  EXPECT_EQ(f[0].op, opcode::binary);
+  EXPECT_EQ(f[1].op, opcode::continuation);
+  EXPECT_EQ(f[2].op, opcode::close);
+  EXPECT_EQ(code_of(f[2]), 1002);
+  EXPECT_TRUE(s.done());
+}
+
 TEST(WsSession, BackPressureAndHardLimit) {
   session_config cfg;
   cfg.high_water = 100;
