@@ -379,6 +379,171 @@ class WebSocketAppTest(unittest.TestCase):
         c.close()
 
 
+class H2Ws:
+    """WebSocket over an HTTP/2 stream (RFC 8441), with python3-h2."""
+
+    def __init__(self, port):
+        import h2.config
+        import h2.connection
+        self.h2events = __import__("h2.events").events
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=scaled(10))
+        self.port = port
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        self.conn.initiate_connection()
+        self.sock.sendall(self.conn.data_to_send())
+        self.settings = None
+        self.status = {}
+        self.data = {}
+        self.ended = set()
+        self.resets = {}
+        self.pump(lambda: self.settings is not None)
+
+    def pump(self, until, timeout=10):
+        import time
+        deadline = time.monotonic() + scaled(timeout)
+        while not until():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out")
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed")
+            for ev in self.conn.receive_data(data):
+                e = self.h2events
+                if isinstance(ev, e.RemoteSettingsChanged):
+                    self.settings = {int(k): v.new_value for k, v in ev.changed_settings.items()}
+                elif isinstance(ev, e.ResponseReceived):
+                    self.status[ev.stream_id] = dict(ev.headers)[b":status"]
+                elif isinstance(ev, e.DataReceived):
+                    self.data[ev.stream_id] = self.data.get(ev.stream_id, b"") + ev.data
+                    self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                elif isinstance(ev, e.StreamEnded):
+                    self.ended.add(ev.stream_id)
+                elif isinstance(ev, e.StreamReset):
+                    self.resets[ev.stream_id] = ev.error_code
+            self.sock.sendall(self.conn.data_to_send())
+
+    def connect(self, path="/ws/echo", origin=None):
+        sid = self.conn.get_next_available_stream_id()
+        headers = [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
+                   (":path", path), (":authority", "127.0.0.1:%d" % self.port),
+                   ("sec-websocket-version", "13")]
+        if origin:
+            headers.append(("origin", origin))
+        self.conn.send_headers(sid, headers)
+        self.sock.sendall(self.conn.data_to_send())
+        self.pump(lambda: sid in self.status or sid in self.resets)
+        return sid
+
+    def send(self, sid, data):
+        for i in range(0, len(data), 16384):
+            self.pump(lambda: self.conn.local_flow_control_window(sid) >= min(16384, len(data) - i))
+            self.conn.send_data(sid, data[i:i + 16384])
+            self.sock.sendall(self.conn.data_to_send())
+
+    def frames(self, sid, count):
+        """Reads `count` WebSocket messages or control frames from the stream's data (server
+        frames: unmasked; fragments of a message are joined, RFC 6455 §5.4)."""
+        out = []
+
+        def parse():
+            buf = self.data.get(sid, b"")
+            out.clear()
+            pos = 0
+            msg_op, msg = None, b""
+            while len(out) < count and len(buf) - pos >= 2:
+                fin, op, n = buf[pos] & 0x80, buf[pos] & 0x0F, buf[pos + 1] & 0x7F
+                hl = 2 + (2 if n == 126 else 8 if n == 127 else 0)
+                if len(buf) - pos < hl:
+                    break
+                if n == 126:
+                    n = struct.unpack("!H", buf[pos + 2:pos + 4])[0]
+                elif n == 127:
+                    n = struct.unpack("!Q", buf[pos + 2:pos + 10])[0]
+                if len(buf) - pos < hl + n:
+                    break
+                payload = buf[pos + hl:pos + hl + n]
+                pos += hl + n
+                if op >= 8:
+                    out.append((op, payload))
+                    continue
+                if op != 0:
+                    msg_op, msg = op, b""
+                msg += payload
+                if fin:
+                    out.append((msg_op, msg))
+            return len(out) >= count
+        self.pump(parse)
+        return list(out)
+
+
+class WebSocketHttp2Test(unittest.TestCase):
+    """RFC 8441: WebSocket over HTTP/2 with the same endpoint and handlers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        (Path(cls.tmp.name) / "hello.txt").write_bytes(b"Hello, World!")
+        cls.server = Server(["--threads", "1", "--ws-echo", "/ws/echo"], root=cls.tmp.name,
+                            kind="portico").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.stop()
+        finally:
+            cls.server.kill()
+            cls.server.cleanup()
+            cls.tmp.cleanup()
+
+    def test_settings_enable_connect_protocol(self):
+        c = H2Ws(self.server.port)
+        self.assertEqual(c.settings.get(8), 1)  # SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3)
+        c.sock.close()
+
+    def test_echo_over_a_stream_beside_other_requests(self):
+        c = H2Ws(self.server.port)
+        sid = c.connect()
+        self.assertEqual(c.status[sid], b"200")
+        get = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(get, [(":method", "GET"), (":path", "/hello.txt"),
+                                  (":scheme", "http"), (":authority", "x")], end_stream=True)
+        c.sock.sendall(c.conn.data_to_send())
+        big = os.urandom(200000)  # more than the 64 KiB stream windows: flow control both ways
+        c.send(sid, frame(1, "über h2".encode()) + frame(2, big))
+        (op1, p1), (op2, p2) = c.frames(sid, 2)
+        self.assertEqual((op1, p1), (1, "über h2".encode()))
+        self.assertEqual((op2, p2), (2, big))
+        c.pump(lambda: get in c.ended)
+        self.assertEqual(c.data[get], b"Hello, World!")
+        # The closing handshake ends the stream (RFC 8441 §5: END_STREAM is the FIN).
+        c.send(sid, frame(8, struct.pack("!H", 1000)))
+        c.pump(lambda: sid in c.ended or sid in c.resets)
+        self.assertEqual(c.frames(sid, 3)[-1][0], 8)
+        c.sock.close()
+
+    def test_origin_refused_and_plain_get_426(self):
+        c = H2Ws(self.server.port)
+        sid = c.connect(origin="https://evil.example")
+        self.assertEqual(c.status[sid], b"403")
+        get = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(get, [(":method", "GET"), (":path", "/ws/echo"),
+                                  (":scheme", "http"), (":authority", "x")], end_stream=True)
+        c.sock.sendall(c.conn.data_to_send())
+        c.pump(lambda: get in c.ended)
+        self.assertEqual(c.status[get], b"426")
+        c.sock.close()
+
+    def test_client_reset_ends_only_its_stream(self):
+        c = H2Ws(self.server.port)
+        a = c.connect()
+        b = c.connect()
+        c.conn.reset_stream(a, error_code=8)
+        c.sock.sendall(c.conn.data_to_send())
+        c.send(b, frame(1, b"still open"))
+        self.assertEqual(c.frames(b, 1), [(1, b"still open")])
+        c.sock.close()
+
+
 class WebSocketTlsAndDrainTest(unittest.TestCase):
     def test_wss_echo_and_close_1001_on_sigterm(self):
         with tempfile.TemporaryDirectory() as tmp:
