@@ -26,7 +26,7 @@ run: build
 	@scripts/dev-cert.sh $(DEV_CERT) >/dev/null
 	$(BUILD_RELEASE)/apps/portico/portico serve --listen 127.0.0.1:8080 \
 	  --tls-cert $(DEV_CERT)/cert.pem --tls-key $(DEV_CERT)/key.pem --listen-tls 127.0.0.1:8443 \
-	  --metrics /metrics --status /status --access-log
+	  --metrics /metrics --status /status --access-log --ws-echo /ws/echo --ws-chat /ws/chat
 
 asan: setup
 	@cmake $(CMAKE_COMMON) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTICO_SANITIZE=ON >/dev/null

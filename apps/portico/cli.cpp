@@ -103,6 +103,18 @@ Options of serve (defaults in brackets):
   --no-precompressed          Do not serve FILE.br / FILE.gz for FILE [served when the client
                               accepts br or gzip, with Vary: Accept-Encoding]
   --mime-types FILE           Extra extension-to-type map [/etc/mime.types]
+ WebSocket (RFC 6455, permessage-deflate; docs/websocket.md)
+  --ws-echo PATH              An echo endpoint at PATH: each message comes back as it was sent
+                              (text as text, binary as binary) [off; the demo: /ws/echo]
+  --ws-chat PATH              A chat endpoint at PATH: each text message goes to every client
+                              of it, on every worker [off; the demo: /ws/chat]
+  --ws-allow-origin ORIGIN    Also accept handshakes from ORIGIN (https://app.example.com,
+                              https://*.example.com, or * for any); repeat for more [only the
+                              server's own origin; no Origin header (non-browser) accepted]
+  --ws-max-message BYTES      Largest message (after inflation); more: close 1009 [16777216]
+  --ws-idle-ping S            Ping a connection idle for S seconds; no answer within 10 s:
+                              dropped [off]
+  --ws-no-deflate             Do not negotiate permessage-deflate [negotiated when offered]
  Observability
   --access-log [PATH]         Combined-format access log to PATH, or stderr without PATH [off]
   --metrics PATH              Serve Prometheus metrics at URL path PATH [off]
@@ -286,6 +298,19 @@ serve_config parse_serve_args(int argc, char** argv) {
       metrics_path = value();
       if (metrics_path.empty() || metrics_path[0] != '/')
         usage_error("--metrics wants a path like /metrics");
+    } else if (a == "--ws-echo" || a == "--ws-chat") {
+      std::string p = value();
+      if (p.empty() || p[0] != '/') usage_error(std::string(a) + " wants a path like /ws/echo");
+      (a == "--ws-echo" ? cfg.ws_echo_path : cfg.ws_chat_path) = p;
+    } else if (a == "--ws-allow-origin") {
+      cfg.ws.allowed_origins.emplace_back(value());
+    } else if (a == "--ws-max-message") {
+      cfg.ws.max_message_size = parse_uint(a, value());
+      if (cfg.ws.max_message_size == 0) usage_error("--ws-max-message must be positive");
+    } else if (a == "--ws-idle-ping") {
+      cfg.ws.idle_ping_ms = parse_seconds_ms(a, value());
+    } else if (a == "--ws-no-deflate") {
+      cfg.ws.permessage_deflate = false;
     } else if (a == "--status") {
       cfg.status_path = value();
       if (cfg.status_path.size() < 2 || cfg.status_path[0] != '/')
@@ -328,6 +353,34 @@ serve_config parse_serve_args(int argc, char** argv) {
   if (o.tls_certificates.empty() && !o.listen_tls.empty())
     usage_error("--listen-tls needs a certificate: --tls-cert FILE --tls-key FILE");
   return cfg;
+}
+
+void add_websocket_endpoints(server& srv, const serve_config& cfg) {
+  if (!cfg.ws_echo_path.empty()) {
+    websocket_handlers h;
+    h.on_message = [](websocket& ws, std::string_view msg, bool text) {
+      if (text) {
+        ws.send_text(msg);
+      } else {
+        ws.send_binary(msg);
+      }
+    };
+    srv.websocket(cfg.ws_echo_path, std::move(h), cfg.ws);
+  }
+  if (!cfg.ws_chat_path.empty()) {
+    static const std::string topic = "chat";
+    websocket_handlers h;
+    h.on_open = [](websocket& ws) { ws.subscribe(topic); };
+    h.on_message = [](websocket& ws, std::string_view msg, bool text) {
+      // RFC 6455 §7.4.1: 1003, a data type the endpoint cannot accept.
+      if (!text) {
+        ws.close(1003, "text messages only");
+        return;
+      }
+      ws.publish(topic, msg);
+    };
+    srv.websocket(cfg.ws_chat_path, std::move(h), cfg.ws);
+  }
 }
 
 }  // namespace portico::cli

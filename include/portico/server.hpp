@@ -18,6 +18,7 @@
 
 #include "portico/http.hpp"
 #include "portico/options.hpp"
+#include "portico/websocket.hpp"
 
 namespace portico {
 
@@ -70,6 +71,15 @@ struct server_stats {
                 http2_connections_idle = 0, http2_connections_closing = 0;
   std::uint64_t http2_tls_connections_reading = 0, http2_tls_connections_writing = 0,
                 http2_tls_connections_idle = 0, http2_tls_connections_closing = 0;
+  /// The same for WebSocket connections (after the 101; idle: nothing queued to send), and of
+  /// those the ones over TLS.
+  std::uint64_t websocket_connections_reading = 0, websocket_connections_writing = 0,
+                websocket_connections_idle = 0, websocket_connections_closing = 0;
+  std::uint64_t websocket_tls_connections_reading = 0, websocket_tls_connections_writing = 0,
+                websocket_tls_connections_idle = 0, websocket_tls_connections_closing = 0;
+  /// WebSocket handshakes accepted (101) and refused (400, 403, 426, or the application's
+  /// status).
+  std::uint64_t websocket_upgrades = 0, websocket_refused = 0;
   /// Request latency histogram (see latency_bounds_us), not cumulative: latency_counts[i]
   /// counts the responses with latency in (bound[i-1], bound[i]]; the last element counts those
   /// above the last bound. Only requests dispatched to a handler whose response went out in
@@ -142,6 +152,16 @@ class server {
   /// once. At most 32 event streams per worker (further ones get 503); streams end when the
   /// server drains. Only before start(). Starts the status sampler thread.
   server& status_page(std::string_view path);
+
+  /// A WebSocket endpoint (RFC 6455, permessage-deflate) at exact path `path`: a GET with
+  /// `Upgrade: websocket` is checked (version, key, Origin policy, subprotocols, extensions;
+  /// then handlers.on_upgrade) and answered 101, or refused with 400/403/426 or the hook's
+  /// status; a request without Upgrade gets 426. docs/websocket.md. Only before start().
+  server& websocket(std::string_view path, websocket_handlers handlers,
+                    websocket_options options = {});
+  /// Sends `data` to the subscribers of `topic` on every worker (websocket::subscribe).
+  /// Thread-safe; after start().
+  void publish(std::string_view topic, std::string_view data, bool text = true);
 
   /// Binds every listener in every worker and starts the worker threads. Throws
   /// std::system_error naming the address when a listener cannot be created.

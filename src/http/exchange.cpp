@@ -285,8 +285,10 @@ void exchange::detach() noexcept {
   owner_ = nullptr;
   auto drain = std::move(on_drain);
   auto abort_fn = std::move(on_abort);
+  auto body_fn = std::move(on_body_data);
   on_drain = nullptr;
   on_abort = nullptr;
+  on_body_data = nullptr;
   // drain and abort_fn are destroyed here: whatever they captured lets go of this exchange
   // (the caller still holds its own reference).
 }
@@ -309,6 +311,8 @@ void exchange::reset() noexcept {
   body_storage.clear();
   param_count = 0;
   head_request = false;
+  protocol = {};
+  on_body_data = nullptr;
   dispatch_ns = 0;
   status = 200;
   fields.clear();

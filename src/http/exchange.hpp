@@ -95,6 +95,12 @@ class exchange {
   std::array<param, max_params> params{};
   std::uint8_t param_count = 0;
   bool head_request = false;  ///< HEAD: the response body is not sent
+  /// RFC 8441 extended CONNECT (HTTP/2): the :protocol ("websocket"); the request was
+  /// dispatched at the end of its head and its body arrives through on_body_data.
+  std::string_view protocol;
+  /// Tunnel streams (protocol set): the request's DATA as it arrives; `end` on END_STREAM.
+  /// Cleared by detach().
+  std::function<void(std::string_view data, bool end)> on_body_data;
   /// When the transport dispatched the request to its handler (monotonic nanoseconds, set by
   /// the glue, which owns the clock); 0 for answers the protocol session made itself.
   std::uint64_t dispatch_ns = 0;

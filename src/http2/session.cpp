@@ -675,6 +675,9 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       } else if (name == ":scheme") {
         s->scheme_off = r.value_off;
         s->scheme_len = r.value_len;
+      } else if (name == ":protocol") {
+        s->protocol_off = r.value_off;
+        s->protocol_len = r.value_len;
       }
       return;
     }
@@ -804,7 +807,14 @@ bool session::finish_head(stream& s, bool end_stream) {
     answer(s, 413, "request body too large");
     return false;
   }
-  if (end_stream) finish_request(s);
+  if (end_stream) {
+    finish_request(s);
+  } else if (s.protocol_len > 0) {
+    // RFC 8441 §4-5: an extended CONNECT opens a tunnel; it is answered at once and its DATA
+    // frames carry the tunnelled protocol both ways until END_STREAM or RST_STREAM.
+    s.tunnel = true;
+    dispatch(s);
+  }
   return true;
 }
 
@@ -833,6 +843,7 @@ void session::dispatch(stream& s) {
   s.path = t.substr(0, q);
   s.query = q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
   s.head_request = s.method == "HEAD";
+  s.protocol = fb.substr(s.protocol_off, s.protocol_len);
   s.body = s.body_storage;
   s.dispatched = true;
   s.add_ref();
@@ -914,6 +925,26 @@ void session::on_data(const frame_view& f, const data_frame& d) {
   }
   s->recv_window -= len;
   s->recv_unacked += len;
+  if (s->tunnel) {
+    // Handed on as it arrives (the tunnelled protocol bounds what it keeps), so the window is
+    // returned at once; no request body limit applies.
+    s->add_ref();
+    if (s->on_body_data) {
+      auto fn = s->on_body_data;  // the callee may detach the stream (and clear the original)
+      fn(as_text(d.data), d.end_stream);
+    }
+    const bool gone = s->state == stream_state::closed || !find(id);
+    s->release();
+    if (gone || failed_) return;
+    if (d.end_stream) {
+      s->state = s->state == stream_state::half_closed_local ? stream_state::closed
+                                                              : stream_state::half_closed_remote;
+      if (s->state == stream_state::closed) close_stream(*s);
+      return;
+    }
+    maybe_update_stream_window(*s);
+    return;
+  }
   if (!s->answered_by_session) {
     s->body_received += d.data.size();
     if (s->has_content_length && s->body_received > s->request_content_length) {

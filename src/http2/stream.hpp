@@ -40,6 +40,8 @@ class stream final : public detail::exchange {
   std::vector<header_view> header_views;  // built from field_refs once the head is complete
   std::uint32_t method_off = 0, method_len = 0, path_off = 0, path_len = 0;
   std::uint32_t scheme_off = 0, scheme_len = 0;  // :scheme, for the requests we push
+  std::uint32_t protocol_off = 0, protocol_len = 0;  // :protocol (RFC 8441)
+  bool tunnel = false;  // extended CONNECT: dispatched at its head, DATA to on_body_data
   bool has_content_length = false;
   std::uint64_t request_content_length = 0;
   std::uint64_t body_received = 0;  // DATA payload bytes (padding excluded)

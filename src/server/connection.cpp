@@ -11,9 +11,12 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "http/status.hpp"
 #include "http2/constants.hpp"
 #include "net/socket.hpp"
 #include "server/access_log.hpp"
+#include "server/upgraded.hpp"
+#include "server/websocket.hpp"
 #include "server/worker.hpp"
 #include "tls/session.hpp"
 
@@ -32,12 +35,40 @@ std::uint64_t monotonic_ns() noexcept {
 }
 }  // namespace
 
-struct connection::h2_state {
-  h2_state(const http2::session_config& cfg, connection& c, http::date_cache& date,
-           std::string_view ip)
-      : session(cfg, c, &c, date, ip) {}
-  static constexpr std::size_t buf_size = 16 * 1024;
+// HTTP/2 behind the upgraded interface.
+class h2_proto final : public upgraded {
+ public:
+  h2_proto(const http2::session_config& cfg, http2::session_events& ev, http2::body_reader& r,
+           http::date_cache& date, std::string_view ip, bool tls)
+      : session(cfg, ev, &r, date, ip), tls_(tls) {}
   http2::session session;
+
+  void set_time(std::time_t t) override { session.set_time(t); }
+  std::size_t consume(std::span<const char> in, std::uint64_t now) override {
+    return session.consume(in, now);
+  }
+  bool wants_input() const override { return session.wants_input(); }
+  void input_eof() override { session.input_eof(); }
+  std::size_t pending_output(std::span<iovec> iov) override { return session.pending_output(iov); }
+  void commit_output(std::size_t n) override { session.commit_output(n); }
+  bool has_output() const override { return session.has_output(); }
+  bool done() const override { return session.done(); }
+  bool closed_on_error() const override { return session.closed_on_error(); }
+  void abort_all() override { session.abort_all(); }
+  void tick(std::uint64_t now) override { session.tick(now); }
+  void begin_shutdown(std::uint64_t now) override { session.begin_shutdown(now); }
+  bool busy() const override { return session.active_streams() > 0; }
+  bool idle_closes() const override { return true; }
+  std::uint8_t slot() const override { return tls_ ? 3 : 2; }
+
+ private:
+  bool tls_;
+};
+
+struct connection::up_state {
+  explicit up_state(std::unique_ptr<upgraded> p) : proto(std::move(p)) {}
+  static constexpr std::size_t buf_size = 16 * 1024;
+  std::unique_ptr<upgraded> proto;
   std::vector<char> stash;  // input the session did not take yet (back-pressure)
   std::unique_ptr<char[]> buf{new char[buf_size]};
   std::uint64_t last_active_ms = 0;  // last input or open stream: the idle timeout counts from it
@@ -111,26 +142,26 @@ bool connection::output_pending() const noexcept {
 }
 
 bool connection::proto_done() const noexcept {
-  return h2_ ? h2_->session.done() : session_.done();
+  return up_ ? up_->proto->done() : session_.done();
 }
 bool connection::proto_has_output() const noexcept {
-  return h2_ ? h2_->session.has_output() : session_.has_output();
+  return up_ ? up_->proto->has_output() : session_.has_output();
 }
 bool connection::proto_wants_input() const noexcept {
-  return h2_ ? h2_->session.wants_input() : session_.wants_input();
+  return up_ ? up_->proto->wants_input() : session_.wants_input();
 }
 bool connection::proto_closed_on_error() const noexcept {
-  return h2_ ? h2_->session.closed_on_error() : session_.closed_on_error();
+  return up_ ? up_->proto->closed_on_error() : session_.closed_on_error();
 }
 void connection::proto_input_eof() noexcept {
-  if (h2_)
-    h2_->session.input_eof();
+  if (up_)
+    up_->proto->input_eof();
   else
     session_.input_eof();
 }
 void connection::proto_abort_all() noexcept {
   session_.abort_all();
-  if (h2_) h2_->session.abort_all();
+  if (up_) up_->proto->abort_all();
 }
 
 void connection::do_read() {
@@ -138,8 +169,8 @@ void connection::do_read() {
     tls_read();
     return;
   }
-  if (h2_) {
-    h2_read();
+  if (up_) {
+    up_read();
     return;
   }
   session_.set_time(std::time(nullptr));
@@ -181,9 +212,9 @@ void connection::do_read() {
       }
       if (session_.current_phase() == http1::session::phase::reading_body) body_progress_ = true;
       session_.input_committed(static_cast<std::size_t>(n));
-      if (h2_) {
+      if (up_) {
         // An h2c upgrade: the rest of the socket is HTTP/2.
-        if (state_ == state::open) h2_read();
+        if (state_ == state::open) up_read();
         return;
       }
       if (static_cast<std::size_t>(n) < space.size()) return;  // drained the socket
@@ -219,23 +250,27 @@ void connection::start_h2(std::span<const char> first, const http2::upgrade_requ
                           std::span<const std::byte> settings) {
   detect_ = false;
   preface_len_ = 0;
-  h2_ = std::make_unique<h2_state>(w_.config().http2, *this, w_.date(), remote_ip_);
+  auto proto = std::make_unique<h2_proto>(w_.config().http2, *this, *this, w_.date(), remote_ip_,
+                                          tls_ != nullptr);
+  http2::session& h2 = proto->session;
+  up_ = std::make_unique<up_state>(std::move(proto));
   const std::uint64_t now = w_.loop().now_ms();
-  h2_->last_active_ms = now;
-  h2_->session.set_time(std::time(nullptr));
+  up_->last_active_ms = now;
+  h2.set_time(std::time(nullptr));
   if (up) {
-    h2_->hold_until_input = http2::client_preface.size();
-    h2_->hold_since_ms = now;
-    h2_->session.start_upgraded(*up, settings, now);  // dispatches stream 1 (on_request)
-  } else
-    h2_->session.start(now);
+    up_->hold_until_input = http2::client_preface.size();
+    up_->hold_since_ms = now;
+    h2.start_upgraded(*up, settings, now);  // dispatches stream 1 (on_request)
+  } else {
+    h2.start(now);
+  }
   if (state_ != state::open) return;
   if (w_.draining()) {
-    h2_->session.begin_shutdown(now);
-    h2_->shutting = true;
+    up_->proto->begin_shutdown(now);
+    up_->shutting = true;
   }
   // `first` may point into the HTTP/1.1 input buffer: consume (or stash) before releasing it.
-  if (!first.empty()) h2_feed(first);
+  if (!first.empty()) up_feed(first);
   // After an upgrade the HTTP/1.1 session is inside its input processing: leave its buffer.
   if (!up) session_.release_idle_buffer();
   if (timer_kind_ != timer_kind::none) {
@@ -243,39 +278,39 @@ void connection::start_h2(std::span<const char> first, const http2::upgrade_requ
     timer_kind_ = timer_kind::none;
   }
   w_.loop().at_turn_end(this);
-  if (!tls_ && state_ == state::open) h2_read();  // the read may have stopped at a full buffer
+  if (!tls_ && state_ == state::open) up_read();  // the read may have stopped at a full buffer
 }
 
 // Feeds `in` to the session; what it does not take is stashed. False when input must stop.
-bool connection::h2_feed(std::span<const char> in) {
-  http2::session& s = h2_->session;
-  h2_->last_active_ms = w_.loop().now_ms();
-  if (h2_->hold_until_input > 0) {
-    h2_->hold_until_input -= std::min(h2_->hold_until_input, in.size());
-    if (h2_->hold_until_input == 0) w_.loop().at_turn_end(this);
+bool connection::up_feed(std::span<const char> in) {
+  upgraded& s = *up_->proto;
+  up_->last_active_ms = w_.loop().now_ms();
+  if (up_->hold_until_input > 0) {
+    up_->hold_until_input -= std::min(up_->hold_until_input, in.size());
+    if (up_->hold_until_input == 0) w_.loop().at_turn_end(this);
   }
-  std::size_t taken = s.consume(in, h2_->last_active_ms);
+  std::size_t taken = s.consume(in, up_->last_active_ms);
   if (taken < in.size()) {
-    h2_->stash.insert(h2_->stash.end(), in.begin() + static_cast<std::ptrdiff_t>(taken), in.end());
+    up_->stash.insert(up_->stash.end(), in.begin() + static_cast<std::ptrdiff_t>(taken), in.end());
     return false;
   }
   return s.wants_input();
 }
 
 // Offers the stash again. True when it is empty afterwards and the session wants more.
-bool connection::h2_feed_stash() {
-  if (h2_->stash.empty()) return h2_->session.wants_input();
-  if (!h2_->session.wants_input()) return false;
+bool connection::up_feed_stash() {
+  if (up_->stash.empty()) return up_->proto->wants_input();
+  if (!up_->proto->wants_input()) return false;
   std::vector<char> in;
-  in.swap(h2_->stash);
-  return h2_feed(in);
+  in.swap(up_->stash);
+  return up_feed(in);
 }
 
-void connection::h2_read() {
-  http2::session& s = h2_->session;
+void connection::up_read() {
+  upgraded& s = *up_->proto;
   s.set_time(std::time(nullptr));
   read_pending_ = false;
-  if (!h2_feed_stash()) {
+  if (!up_feed_stash()) {
     read_pending_ = true;
     return;
   }
@@ -284,14 +319,14 @@ void connection::h2_read() {
       read_pending_ = true;
       return;
     }
-    ssize_t n = ::read(fd_.get(), h2_->buf.get(), h2_state::buf_size);
+    ssize_t n = ::read(fd_.get(), up_->buf.get(), up_state::buf_size);
     if (n > 0) {
       worker_stats::add(w_.stats().bytes_in, static_cast<std::uint64_t>(n));
-      if (!h2_feed({h2_->buf.get(), static_cast<std::size_t>(n)})) {
+      if (!up_feed({up_->buf.get(), static_cast<std::size_t>(n)})) {
         read_pending_ = true;
         return;
       }
-      if (static_cast<std::size_t>(n) < h2_state::buf_size) return;
+      if (static_cast<std::size_t>(n) < up_state::buf_size) return;
       continue;
     }
     if (n == 0) {
@@ -310,9 +345,9 @@ void connection::h2_read() {
   }
 }
 
-void connection::h2_flush() {
-  if (write_blocked_ || h2_->hold_until_input > 0) return;
-  http2::session& s = h2_->session;
+void connection::up_flush() {
+  if (write_blocked_ || up_->hold_until_input > 0) return;
+  upgraded& s = *up_->proto;
   iovec iov[max_iov];
   while (state_ == state::open) {
     std::size_t n = s.pending_output(std::span<iovec>(iov, max_iov));
@@ -350,20 +385,20 @@ std::size_t connection::read(int fd, std::uint64_t offset, std::span<char> out) 
   }
 }
 
-void connection::h2_after_io() {
-  http2::session& s = h2_->session;
+void connection::up_after_io() {
+  upgraded& s = *up_->proto;
   if (s.done()) {
     close_graceful();
     return;
   }
   const std::uint64_t now = w_.loop().now_ms();
-  const bool active = s.active_streams() > 0;
-  if (active) h2_->last_active_ms = now;
+  const bool active = s.busy();
+  if (active) up_->last_active_ms = now;
   if (write_blocked_ && output_pending()) {
     if (timer_kind_ != timer_kind::write)
       arm(timer_kind::write, w_.config().options.write_timeout_ms);
-  } else if (timer_kind_ != timer_kind::h2_tick) {
-    arm(timer_kind::h2_tick, 1000);
+  } else if (timer_kind_ != timer_kind::up_tick) {
+    arm(timer_kind::up_tick, 1000);
   }
   conn_activity a = active ? conn_activity::writing : conn_activity::idle;
   set_activity(static_cast<std::uint8_t>(a));
@@ -387,8 +422,8 @@ void connection::flush() {
     tls_flush();
     return;
   }
-  if (h2_) {
-    h2_flush();
+  if (up_) {
+    up_flush();
     return;
   }
   if (write_blocked_) return;
@@ -436,8 +471,8 @@ void connection::flush() {
 void connection::after_io() {
   if (state_ != state::open) return;
   if (tls_ && !tls_after_io()) return;
-  if (h2_) {
-    h2_after_io();
+  if (up_) {
+    up_after_io();
     return;
   }
   if (session_.done() && !session_.has_output()) {
@@ -461,7 +496,7 @@ void connection::after_io() {
 }
 
 void connection::set_activity(std::uint8_t a) noexcept {
-  const std::uint8_t slot = static_cast<std::uint8_t>((tls_ ? 1 : 0) + (h2_ ? 2 : 0));
+  const std::uint8_t slot = up_ ? up_->proto->slot() : static_cast<std::uint8_t>(tls_ ? 1 : 0);
   if ((a == activity_ && slot == activity_slot_) || (state_ == state::closed && a != no_activity))
     return;
   auto& all = w_.stats().activity;
@@ -541,24 +576,24 @@ void connection::on_timer() {
       // The peer neither closed nor stopped sending after our FIN.
       close_now(proto_closed_on_error());
       return;
-    case timer_kind::h2_tick: {
-      http2::session& s = h2_->session;
+    case timer_kind::up_tick: {
+      upgraded& s = *up_->proto;
       const std::uint64_t now = w_.loop().now_ms();
       s.set_time(std::time(nullptr));
       s.tick(now);
-      if (h2_->hold_until_input > 0 &&
-          now - h2_->hold_since_ms >= w_.config().options.header_timeout_ms) {
+      if (up_->hold_until_input > 0 &&
+          now - up_->hold_since_ms >= w_.config().options.header_timeout_ms) {
         // The client preface never came after our 101.
         worker_stats::add(st.timeouts_header);
         close_now(false);
         return;
       }
       // Keep-alive: no stream and no input for keepalive_timeout_ms -> GOAWAY and close.
-      if (!h2_->shutting && s.active_streams() == 0 &&
-          now - h2_->last_active_ms >= w_.config().options.keepalive_timeout_ms) {
+      if (!up_->shutting && s.idle_closes() && !s.busy() &&
+          now - up_->last_active_ms >= w_.config().options.keepalive_timeout_ms) {
         worker_stats::add(st.timeouts_idle);
         s.begin_shutdown(now);
-        h2_->shutting = true;
+        up_->shutting = true;
       }
       break;
     }
@@ -627,9 +662,124 @@ bool connection::try_h2c_upgrade(detail::exchange& x) {
   return true;
 }
 
-void connection::on_request(detail::exchange& x) {
-  if (!tls_ && !h2_ && x.body.empty() && session_.pipeline_size() == 1 && try_h2c_upgrade(x))
+// WebSocket (RFC 6455 §4.2.1, §4.2.2): a request to an endpoint's path. The checks and the
+// Origin policy are ws::accept_upgrade(); the application's on_upgrade hook comes after them.
+// Accepted: the 101 is queued in front of the WebSocket output and the connection switches.
+void connection::websocket_request(detail::exchange& x, const ws_endpoint& ep) {
+  auto& st = w_.stats();
+  portico::response res = x.make_response();
+  auto refuse = [&](int status, std::string_view detail,
+                    const std::vector<std::pair<std::string, std::string>>& fields) {
+    worker_stats::add(st.ws_refused);
+    res.status(status);
+    for (const auto& [n, v] : fields)
+      res.header(n, v);
+    std::string body = std::to_string(status);
+    body += ' ';
+    body += http::reason_phrase(status);
+    if (!detail.empty()) {
+      body += ": ";
+      body += detail;
+    }
+    body += '\n';
+    res.header("Content-Type", "text/plain; charset=utf-8").send(std::move(body));
+  };
+  if (x.version == 20 && x.method == "CONNECT" && !x.protocol.empty()) {
+    // RFC 8441: extended CONNECT with :protocol websocket on an HTTP/2 stream.
+    std::string_view authority = x.req().header("host");
+    ws::connect_request rq{x.method, x.protocol, tls_ ? "https" : "http", authority, x.headers};
+    ws::handshake_result h = ws::accept_extended_connect(rq, ep.policy);
+    if (h.accepted() && ep.handlers.on_upgrade) {
+      const int status = ep.handlers.on_upgrade(x.req());
+      if (status != 0) {
+        refuse(status >= 400 && status <= 599 ? status : 403, "refused by the application", {});
+        return;
+      }
+    }
+    if (!h.accepted()) {
+      refuse(h.status, h.detail, h.fields);
+      return;
+    }
+    worker_stats::add(st.ws_upgrades);
+    res.status(200);
+    for (const auto& [n, v] : h.fields)
+      res.header(n, v);
+    auto s = std::make_shared<ws_stream>(res, w_, ep, h.deflate, std::move(h.subprotocol),
+                                         x.target, remote_ip_, w_.loop().now_ms());
+    ws_stream::attach(s, x);
+    res.write({});  // RFC 8441 §5: the 200 HEADERS now; the stream stays open both ways
+    s->open();
+    s->pump();
     return;
+  }
+  if (up_ || x.req().header("upgrade").empty()) {
+    // RFC 9110 §15.5.22: 426 names the protocol to upgrade to (over HTTP/2 a plain request
+    // gets it too: RFC 8441's extended CONNECT is the way there).
+    refuse(426, "this is a WebSocket endpoint", {{"Upgrade", "websocket"}});
+    return;
+  }
+  ws::upgrade_request rq{x.method, x.version, x.headers, tls_ != nullptr};
+  ws::handshake_result h = ws::accept_upgrade(rq, ep.policy);
+  if (!h.accepted()) {
+    refuse(h.status, h.detail, h.fields);
+    return;
+  }
+  if (ep.handlers.on_upgrade) {
+    const int status = ep.handlers.on_upgrade(x.req());
+    if (status != 0) {
+      refuse(status >= 400 && status <= 599 ? status : 403, "refused by the application", {});
+      return;
+    }
+  }
+  if (!x.body.empty() || session_.pipeline_size() != 1) {
+    refuse(400, "a WebSocket handshake has no body and is not pipelined", {});
+    return;
+  }
+  std::string head = "HTTP/1.1 101 Switching Protocols\r\n";
+  for (const auto& [n, v] : h.fields) {
+    head += n;
+    head += ": ";
+    head += v;
+    head += "\r\n";
+  }
+  head += "\r\n";
+  worker_stats::add(st.ws_upgrades);
+  worker_stats::add(st.status_class[1]);
+  session_.stop_for_upgrade();
+  // The bytes after the request (frames sent before the 101 arrived) live in the HTTP/1.1
+  // input buffer: copied here, fed below.
+  std::span<const char> rest = session_.unparsed_input();
+  std::string first(rest.data(), rest.size());
+  const std::uint64_t now = w_.loop().now_ms();
+  auto proto = std::make_unique<ws_proto>(*this, w_, ep, std::move(head), h.deflate,
+                                          std::move(h.subprotocol), x.target, remote_ip_,
+                                          tls_ != nullptr, now);
+  ws_proto& p = *proto;
+  up_ = std::make_unique<up_state>(std::move(proto));
+  up_->last_active_ms = now;
+  if (timer_kind_ != timer_kind::none) {
+    w_.loop().timers().cancel(timer_);
+    timer_kind_ = timer_kind::none;
+  }
+  p.open();
+  if (state_ != state::open) return;
+  if (w_.draining()) {
+    p.begin_shutdown(now);
+    up_->shutting = true;
+  }
+  if (!first.empty()) up_feed(first);
+  w_.loop().at_turn_end(this);
+}
+
+void connection::on_request(detail::exchange& x) {
+  if (!tls_ && !up_ && x.body.empty() && session_.pipeline_size() == 1 && try_h2c_upgrade(x))
+    return;
+  if (!w_.config().websockets.empty()) {
+    if (const ws_endpoint* ep = w_.config().find_websocket(x.path)) {
+      websocket_request(x, *ep);
+      return;
+    }
+  }
   auto& st = w_.stats();
   worker_stats::add(st.requests);
   x.dispatch_ns = monotonic_ns();
@@ -693,9 +843,9 @@ void connection::set_timeout(unsigned ms, std::function<void()> fn) {
 
 void connection::drain() {
   if (state_ != state::open) return;
-  if (h2_) {
-    if (!h2_->shutting) h2_->session.begin_shutdown(w_.loop().now_ms());
-    h2_->shutting = true;
+  if (up_) {
+    if (!up_->shutting) up_->proto->begin_shutdown(w_.loop().now_ms());
+    up_->shutting = true;
     w_.loop().at_turn_end(this);
     return;
   }
@@ -835,7 +985,7 @@ bool connection::tls_pull() {
               static_cast<int>(t.alpn().size()), t.alpn().data());
     if (t.alpn() == "h2") start_h2({});  // RFC 9113 §3.2: the client preface comes next
   }
-  if (h2_) return tls_pull_h2();
+  if (up_) return tls_pull_up();
   while (state_ == state::open) {
     // Nothing to decrypt (OpenSSL keeps at most a partial record when our buffer is empty):
     // do not take an http1 input buffer from the pool for nothing.
@@ -854,6 +1004,7 @@ bool connection::tls_pull() {
       case tls::status::ok:
         if (session_.current_phase() == http1::session::phase::reading_body) body_progress_ = true;
         session_.input_committed(r.bytes);
+        if (up_) return tls_pull_up();  // a WebSocket upgrade: the rest is WebSocket
         continue;
       case tls::status::want_more:
         if (tls_->peer_eof) {
@@ -873,32 +1024,32 @@ bool connection::tls_pull() {
 }
 
 // tls_pull() for HTTP/2: decrypts into the connection's buffer and feeds the session.
-bool connection::tls_pull_h2() {
+bool connection::tls_pull_up() {
   tls::session& t = tls_->session;
-  h2_->session.set_time(std::time(nullptr));
-  if (!h2_feed_stash()) {
+  up_->proto->set_time(std::time(nullptr));
+  if (!up_feed_stash()) {
     read_pending_ = true;
     return false;
   }
   while (state_ == state::open) {
     if (t.buffered_input() == 0 && !t.has_buffered_plaintext() && !tls_->peer_eof) return true;
     tls::io_result r =
-        t.read(std::as_writable_bytes(std::span<char>(h2_->buf.get(), h2_state::buf_size)));
+        t.read(std::as_writable_bytes(std::span<char>(up_->buf.get(), up_state::buf_size)));
     switch (r.st) {
       case tls::status::ok:
-        if (!h2_feed({h2_->buf.get(), r.bytes})) {
+        if (!up_feed({up_->buf.get(), r.bytes})) {
           read_pending_ = true;
           return false;
         }
         continue;
       case tls::status::want_more:
         if (tls_->peer_eof) {
-          h2_->session.input_eof();
+          up_->proto->input_eof();
           return false;
         }
         return true;
       case tls::status::closed:
-        h2_->session.input_eof();
+        up_->proto->input_eof();
         return false;
       case tls::status::error:
         tls_failed();
@@ -1077,8 +1228,8 @@ std::size_t connection::tls_write_iovs(const iovec* iov, std::size_t n, bool& fu
 void connection::tls_fill() {
   tls::session& t = tls_->session;
   if (!t.handshake_complete()) return;
-  if (h2_) {
-    tls_fill_h2();
+  if (up_) {
+    tls_fill_up();
     return;
   }
   const std::size_t high_water = w_.config().tls->limits().output_high_water;
@@ -1129,9 +1280,9 @@ void connection::tls_fill() {
 
 // The HTTP/2 output into the TLS session (file pieces were already read by the session through
 // read(), so everything is memory here).
-void connection::tls_fill_h2() {
+void connection::tls_fill_up() {
   tls::session& t = tls_->session;
-  http2::session& s = h2_->session;
+  upgraded& s = *up_->proto;
   const std::size_t high_water = w_.config().tls->limits().output_high_water;
   const std::size_t record = w_.tls_scratch().size();
   iovec iov[max_iov];

@@ -21,6 +21,7 @@
 #include "http1/session.hpp"
 #include "http2/session.hpp"
 #include "io/event_loop.hpp"
+#include "server/upgraded.hpp"
 
 namespace portico::tls {
 class server_context;
@@ -29,6 +30,7 @@ class server_context;
 namespace portico::engine {
 
 class worker;
+struct ws_endpoint;
 
 class connection final : public io::event_handler,
                          public io::turn_end_task,
@@ -71,10 +73,17 @@ class connection final : public io::event_handler,
  private:
   enum class state : std::uint8_t { open, lingering, closed };
   enum class timer_kind : std::uint8_t {
-    none, idle, header, body, write, linger, handshake, h2_tick
+    none,
+    idle,
+    header,
+    body,
+    write,
+    linger,
+    handshake,
+    up_tick
   };
   struct tls_transport;  // the TLS session and its transport state (connection.cpp)
-  struct h2_state;       // the HTTP/2 session and its input state (connection.cpp)
+  struct up_state;       // the upgraded protocol (HTTP/2, WebSocket) and its input state
   void do_read();
   // TLS: the same steps over the tls::session.
   void tls_read();
@@ -97,13 +106,15 @@ class connection final : public io::event_handler,
   void start_h2(std::span<const char> first, const http2::upgrade_request* up = nullptr,
                 std::span<const std::byte> settings = {});
   bool try_h2c_upgrade(detail::exchange& x);
-  bool h2_feed(std::span<const char> in);
-  bool h2_feed_stash();
-  void h2_read();
-  void h2_flush();
-  void h2_after_io();
-  bool tls_pull_h2();
-  void tls_fill_h2();
+  // WebSocket (RFC 6455 §4.2): the handshake of a request to an endpoint, then the switch.
+  void websocket_request(detail::exchange& x, const ws_endpoint& ep);
+  bool up_feed(std::span<const char> in);
+  bool up_feed_stash();
+  void up_read();
+  void up_flush();
+  void up_after_io();
+  bool tls_pull_up();
+  void tls_fill_up();
   std::size_t tls_write_iovs(const iovec* iov, std::size_t n, bool& full);
   void linger_read();
   void flush();
@@ -127,7 +138,7 @@ class connection final : public io::event_handler,
   io::timer_node timer_;
   http1::session session_;
   std::unique_ptr<tls_transport> tls_;  // null on cleartext connections
-  std::unique_ptr<h2_state> h2_;        // set once the connection speaks HTTP/2
+  std::unique_ptr<up_state> up_;        // set once the connection speaks HTTP/2 or WebSocket
   state state_ = state::open;
   timer_kind timer_kind_ = timer_kind::none;
   bool read_pending_ = false;   // the socket may hold bytes we did not read (back-pressure)

@@ -148,34 +148,53 @@ std::string render_prometheus(const server_stats& s, std::span<const listener_fi
   e.single("portico_connections_open", "gauge", "Connections open now.", s.connections_open);
   e.family("portico_connections", "gauge",
            "Open connections by protocol (http1: HTTP/1.1 in cleartext; https: HTTP/1.1 over "
-           "TLS; http2: HTTP/2 in cleartext or over TLS) and state (reading: a request is arriving, or the TLS handshake; writing: a "
+           "TLS; http2: HTTP/2 in cleartext or over TLS; websocket: WebSocket in cleartext or "
+           "over TLS) and state (reading: a request is arriving, or the TLS handshake; writing: a "
            "request is being handled or answered; idle: keep-alive; closing: FIN sent).");
   // The totals hold every protocol; the TLS and HTTP/2 shares are counted apart (HTTP/2 over
   // TLS is in both).
   auto minus = [](std::uint64_t all, std::uint64_t part) { return all >= part ? all - part : 0; };
-  const std::tuple<const char*, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>
-      states[] = {{"reading", s.connections_reading, s.tls_connections_reading,
-                   s.http2_connections_reading, s.http2_tls_connections_reading},
-                  {"writing", s.connections_writing, s.tls_connections_writing,
-                   s.http2_connections_writing, s.http2_tls_connections_writing},
-                  {"idle", s.connections_idle, s.tls_connections_idle, s.http2_connections_idle,
-                   s.http2_tls_connections_idle},
-                  {"closing", s.connections_closing, s.tls_connections_closing,
-                   s.http2_connections_closing, s.http2_tls_connections_closing}};
-  for (const auto& [state, all, tls, h2, h2tls] : states) {
-    e.sample("portico_connections", "protocol=\"http1\",state=\"" + std::string(state) + '"',
-             minus(minus(all, tls), minus(h2, h2tls)));
+  struct by_state {
+    const char* state;
+    std::uint64_t all, tls, h2, h2tls, ws, wstls;
+  };
+  const by_state states[] = {
+      {"reading", s.connections_reading, s.tls_connections_reading, s.http2_connections_reading,
+       s.http2_tls_connections_reading, s.websocket_connections_reading,
+       s.websocket_tls_connections_reading},
+      {"writing", s.connections_writing, s.tls_connections_writing, s.http2_connections_writing,
+       s.http2_tls_connections_writing, s.websocket_connections_writing,
+       s.websocket_tls_connections_writing},
+      {"idle", s.connections_idle, s.tls_connections_idle, s.http2_connections_idle,
+       s.http2_tls_connections_idle, s.websocket_connections_idle,
+       s.websocket_tls_connections_idle},
+      {"closing", s.connections_closing, s.tls_connections_closing, s.http2_connections_closing,
+       s.http2_tls_connections_closing, s.websocket_connections_closing,
+       s.websocket_tls_connections_closing}};
+  for (const auto& b : states) {
+    const std::uint64_t cleartext_other = minus(b.h2, b.h2tls) + minus(b.ws, b.wstls);
+    e.sample("portico_connections", "protocol=\"http1\",state=\"" + std::string(b.state) + '"',
+             minus(minus(b.all, b.tls), cleartext_other));
   }
-  for (const auto& [state, all, tls, h2, h2tls] : states) {
-    e.sample("portico_connections", "protocol=\"https\",state=\"" + std::string(state) + '"',
-             minus(tls, h2tls));
+  for (const auto& b : states) {
+    e.sample("portico_connections", "protocol=\"https\",state=\"" + std::string(b.state) + '"',
+             minus(b.tls, b.h2tls + b.wstls));
   }
-  for (const auto& [state, all, tls, h2, h2tls] : states) {
-    e.sample("portico_connections", "protocol=\"http2\",state=\"" + std::string(state) + '"',
-             h2);
+  for (const auto& b : states) {
+    e.sample("portico_connections", "protocol=\"http2\",state=\"" + std::string(b.state) + '"',
+             b.h2);
+  }
+  for (const auto& b : states) {
+    e.sample("portico_connections", "protocol=\"websocket\",state=\"" + std::string(b.state) + '"',
+             b.ws);
   }
 
   e.single("portico_requests_total", "counter", "Requests dispatched to handlers.", s.requests);
+  e.single("portico_websocket_upgrades_total", "counter",
+           "WebSocket handshakes accepted (101 Switching Protocols).", s.websocket_upgrades);
+  e.single("portico_websocket_refused_total", "counter",
+           "WebSocket handshakes refused (400, 403, 426 or the application's status).",
+           s.websocket_refused);
   e.family("portico_responses_total", "counter", "Responses written, by status class.");
   const std::uint64_t classes[] = {s.responses_1xx, s.responses_2xx, s.responses_3xx,
                                    s.responses_4xx, s.responses_5xx};

@@ -31,6 +31,7 @@ struct server::impl {
   // The event hubs outlive the workers' threads (they hold response handles until the drain).
   std::vector<std::unique_ptr<engine::event_hub>> hubs;  // one per worker, with the status page
   std::vector<std::unique_ptr<engine::worker>> workers;
+  engine::ws_hub ws_hub;                      // WebSocket publish/subscribe across the workers
   std::unique_ptr<engine::observer> sampler;  // with metrics or the status page
   std::atomic<bool> stop_requested{false};
   bool started = false;
@@ -187,6 +188,20 @@ server& server::static_files(std::string_view prefix, std::string root, static_o
   auto h = engine::make_static_handler(std::move(root), std::move(opts));
   route("GET", pattern, h);
   return *this;
+}
+
+server& server::websocket(std::string_view path, websocket_handlers handlers,
+                          websocket_options options) {
+  if (impl_->started) throw std::logic_error("server::websocket() after start()");
+  // RFC 8441 §3: WebSocket over HTTP/2 is offered once there is an endpoint.
+  impl_->cfg.http2.enable_connect_protocol = true;
+  impl_->cfg.websockets.push_back(
+      engine::make_ws_endpoint(std::string(path), std::move(handlers), std::move(options)));
+  return *this;
+}
+
+void server::publish(std::string_view topic, std::string_view data, bool text) {
+  impl_->ws_hub.publish(topic, data, text);
 }
 
 server& server::metrics(std::string_view path) {
@@ -351,6 +366,13 @@ void server::start() {
     }
     impl_->workers.push_back(std::move(w));
   }
+  {
+    std::vector<engine::worker*> ptrs;
+    for (auto& w : impl_->workers)
+      ptrs.push_back(w.get());
+    impl_->ws_hub.set_workers(std::move(ptrs));
+    c.websocket_hub = &impl_->ws_hub;
+  }
   if (impl_->status_on) {
     impl_->hubs.clear();
     for (auto& w : impl_->workers) {
@@ -469,15 +491,26 @@ server_stats server::impl::stats() const noexcept {
       return r(st.activity[secure][static_cast<int>(a)]);
     };
     auto sum = [&](conn_activity a) {
-      return gauge(0, a) + gauge(1, a) + gauge(2, a) + gauge(3, a);
+      return gauge(0, a) + gauge(1, a) + gauge(2, a) + gauge(3, a) + gauge(4, a) + gauge(5, a);
     };
-    s.tls_connections_reading +=
-        gauge(1, conn_activity::reading) + gauge(3, conn_activity::reading);
-    s.tls_connections_writing +=
-        gauge(1, conn_activity::writing) + gauge(3, conn_activity::writing);
-    s.tls_connections_idle += gauge(1, conn_activity::idle) + gauge(3, conn_activity::idle);
-    s.tls_connections_closing +=
-        gauge(1, conn_activity::closing) + gauge(3, conn_activity::closing);
+    auto over_tls = [&](conn_activity a) { return gauge(1, a) + gauge(3, a) + gauge(5, a); };
+    s.tls_connections_reading += over_tls(conn_activity::reading);
+    s.tls_connections_writing += over_tls(conn_activity::writing);
+    s.tls_connections_idle += over_tls(conn_activity::idle);
+    s.tls_connections_closing += over_tls(conn_activity::closing);
+    s.websocket_connections_reading +=
+        gauge(4, conn_activity::reading) + gauge(5, conn_activity::reading);
+    s.websocket_connections_writing +=
+        gauge(4, conn_activity::writing) + gauge(5, conn_activity::writing);
+    s.websocket_connections_idle += gauge(4, conn_activity::idle) + gauge(5, conn_activity::idle);
+    s.websocket_connections_closing +=
+        gauge(4, conn_activity::closing) + gauge(5, conn_activity::closing);
+    s.websocket_tls_connections_reading += gauge(5, conn_activity::reading);
+    s.websocket_tls_connections_writing += gauge(5, conn_activity::writing);
+    s.websocket_tls_connections_idle += gauge(5, conn_activity::idle);
+    s.websocket_tls_connections_closing += gauge(5, conn_activity::closing);
+    s.websocket_upgrades += r(st.ws_upgrades);
+    s.websocket_refused += r(st.ws_refused);
     s.http2_connections_reading +=
         gauge(2, conn_activity::reading) + gauge(3, conn_activity::reading);
     s.http2_connections_writing +=

@@ -22,6 +22,7 @@
 #include "portico/options.hpp"
 #include "portico/server.hpp"
 #include "server/metrics.hpp"
+#include "server/websocket.hpp"
 
 namespace portico::tls {
 class server_context;
@@ -54,8 +55,9 @@ struct worker_stats {
   counter protocol_errors{0};
   counter tls_handshakes{0}, tls_resumed{0}, tls_handshake_failures{0}, tls_errors{0};
   // Gauges: [0] HTTP/1.1 cleartext, [1] HTTP/1.1 over TLS, [2] HTTP/2 cleartext, [3] HTTP/2
-  // over TLS; each indexed by conn_activity.
-  counter activity[4][conn_activity_count] = {};
+  // over TLS, [4] WebSocket cleartext, [5] WebSocket over TLS; each indexed by conn_activity.
+  counter activity[6][conn_activity_count] = {};
+  counter ws_upgrades{0}, ws_refused{0};                // handshakes accepted (101) / refused (4xx)
   counter latency[metrics::latency_bucket_count] = {};  // not cumulative
   counter latency_sum_ns{0};
 
@@ -80,10 +82,19 @@ struct shared_config {
   http1::session_config session;
   http2::session_config http2;  // HTTP/2 connections (prior knowledge, ALPN h2, h2c upgrade)
   net::connection_options conn;
-  std::vector<net::address> addresses;  // resolved listen addresses (ports fixed after the first bind)
+  std::vector<net::address>
+      addresses;  // resolved listen addresses (ports fixed after the first bind)
   std::vector<net::address> tls_addresses;   // the same for the TLS listeners
   const tls::server_context* tls = nullptr;  // set when there are TLS listeners; shared, read-only
   access_log* log = nullptr;
+  /// WebSocket endpoints by exact path (server::websocket), and the publish/subscribe hub.
+  std::vector<std::unique_ptr<ws_endpoint>> websockets;
+  ws_hub* websocket_hub = nullptr;
+  const ws_endpoint* find_websocket(std::string_view path) const noexcept {
+    for (const auto& e : websockets)
+      if (e->path == path) return e.get();
+    return nullptr;
+  }
   bool sample_listeners = false;  // each worker samples its listeners' queues once a second
 };
 
@@ -177,7 +188,7 @@ class worker {
   std::vector<std::function<void()>> drain_hooks_;
   std::unique_ptr<std::byte[]> tls_scratch_;  // allocated on first use
   unique_fd reserve_fd_;  // given up to accept-and-close a connection when out of descriptors
-  connection* conns_ = nullptr;  // intrusive list of open connections
+  connection* conns_ = nullptr;        // intrusive list of open connections
   user_timer* user_timers_ = nullptr;  // intrusive list of pending handler timers
   std::size_t conn_count_ = 0;
   std::vector<connection*> retired_;

@@ -85,6 +85,45 @@ int main(int argc, char** argv) {
   portico::server& srv = *owned;
   if (!cfg.metrics_path.empty()) srv.metrics(cfg.metrics_path);
   if (!cfg.status_path.empty()) srv.status_page(cfg.status_path);
+  portico::cli::add_websocket_endpoints(srv, cfg);
+  {
+    // /ws/auth: the upgrade hook authenticates with a bearer token (Authorization, or
+    // ?token= for browsers); echoes like /ws/echo. Small buffers and idle pings, for the tests
+    // of a slow consumer (closed with 1008) and of a dead peer (dropped after the pong timeout).
+    portico::websocket_handlers h;
+    h.on_upgrade = [](const portico::request& req) {
+      if (req.header("authorization") == "Bearer let-me-in" || req.query() == "token=let-me-in")
+        return 0;
+      return req.header("authorization").empty() && req.query().empty() ? 401 : 403;
+    };
+    h.on_open = [](portico::websocket& ws) {
+      ws.user_data() = std::make_shared<unsigned>(0);
+      ws.send_text("welcome");
+    };
+    h.on_message = [](portico::websocket& ws, std::string_view msg, bool text) {
+      auto n = std::static_pointer_cast<unsigned>(ws.user_data());
+      ++*n;
+      if (msg == "count") {
+        ws.send_text(std::to_string(*n));
+      } else if (msg.substr(0, 6) == "flood ") {
+        // Sends N KiB without waiting for on_drain: the slow-consumer limit stops it.
+        const unsigned kib = number(msg.substr(6), 1u << 20);
+        const std::string chunk(1024, 'f');
+        for (unsigned i = 0; i < kib && ws.is_open(); ++i)
+          ws.send_binary(chunk);
+      } else if (text) {
+        ws.send_text(msg);
+      } else {
+        ws.send_binary(msg);
+      }
+    };
+    portico::websocket_options o;
+    o.high_water = 64 * 1024;
+    o.max_buffered = 512 * 1024;
+    o.idle_ping_ms = 500;
+    o.pong_timeout_ms = 1000;
+    srv.websocket("/ws/auth", std::move(h), o);
+  }
   srv.post("/echo", [](const portico::request& req, portico::response& res) {
     res.header("Content-Type", "application/octet-stream")
         .header("X-Body-Length", std::to_string(req.body().size()))
