@@ -213,14 +213,8 @@ void session::start_upgraded(const upgrade_request& req, std::span<const std::by
   stream* s = open_stream(1);
   last_peer_stream_ = 1;
   s->state = stream_state::half_closed_remote;
-  auto add = [&](std::string_view name, std::string_view value) {
-    stream::field_ref r{static_cast<std::uint32_t>(s->field_bytes.size()),
-                        static_cast<std::uint32_t>(name.size()), 0,
-                        static_cast<std::uint32_t>(value.size())};
-    s->field_bytes += name;
-    r.value_off = static_cast<std::uint32_t>(s->field_bytes.size());
-    s->field_bytes += value;
-    return r;
+  auto add = [s](std::string_view name, std::string_view value) {
+    return s->append_field(name, value);
   };
   stream::field_ref m = add("", req.method);
   s->method_off = m.value_off;
@@ -629,15 +623,7 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       chk.error = "invalid field value";
       return;
     }
-    auto store = [&]() {
-      stream::field_ref r{static_cast<std::uint32_t>(s->field_bytes.size()),
-                          static_cast<std::uint32_t>(name.size()), 0,
-                          static_cast<std::uint32_t>(value.size())};
-      s->field_bytes += name;
-      r.value_off = static_cast<std::uint32_t>(s->field_bytes.size());
-      s->field_bytes += value;
-      return r;
-    };
+    auto store = [&]() { return s->append_field(name, value); };
     if (!name.empty() && name.front() == ':') {
       // RFC 9113 §8.3: pseudo-header fields come before regular ones, each at most once; only
       // the defined request pseudo-headers are allowed.
@@ -938,7 +924,7 @@ void session::on_data(const frame_view& f, const data_frame& d) {
     if (gone || failed_) return;
     if (d.end_stream) {
       s->state = s->state == stream_state::half_closed_local ? stream_state::closed
-                                                              : stream_state::half_closed_remote;
+                                                             : stream_state::half_closed_remote;
       if (s->state == stream_state::closed) close_stream(*s);
       return;
     }
@@ -1571,14 +1557,8 @@ bool session::exchange_push(detail::exchange& base, std::string_view path,
   p->state = stream_state::reserved_local;
   p->pushed = true;
   ++pushed_active_;
-  auto add = [&](std::string_view name, std::string_view value) {
-    stream::field_ref r{static_cast<std::uint32_t>(p->field_bytes.size()),
-                        static_cast<std::uint32_t>(name.size()), 0,
-                        static_cast<std::uint32_t>(value.size())};
-    p->field_bytes += name;
-    r.value_off = static_cast<std::uint32_t>(p->field_bytes.size());
-    p->field_bytes += value;
-    return r;
+  auto add = [p](std::string_view name, std::string_view value) {
+    return p->append_field(name, value);
   };
   const stream::field_ref m = add("", "GET");
   p->method_off = m.value_off;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/exchange.hpp"
@@ -38,8 +39,19 @@ class stream final : public detail::exchange {
   std::string field_bytes;                // names and values of the request's fields
   std::vector<field_ref> field_refs;      // regular fields, in order
   std::vector<header_view> header_views;  // built from field_refs once the head is complete
+  /// Appends a name and a value to field_bytes; returns where they are (offsets: the string
+  /// may move while fields arrive).
+  field_ref append_field(std::string_view name, std::string_view value) {
+    field_ref r{static_cast<std::uint32_t>(field_bytes.size()),
+                static_cast<std::uint32_t>(name.size()), 0,
+                static_cast<std::uint32_t>(value.size())};
+    field_bytes += name;
+    r.value_off = static_cast<std::uint32_t>(field_bytes.size());
+    field_bytes += value;
+    return r;
+  }
   std::uint32_t method_off = 0, method_len = 0, path_off = 0, path_len = 0;
-  std::uint32_t scheme_off = 0, scheme_len = 0;  // :scheme, for the requests we push
+  std::uint32_t scheme_off = 0, scheme_len = 0;      // :scheme, for the requests we push
   std::uint32_t protocol_off = 0, protocol_len = 0;  // :protocol (RFC 8441)
   bool tunnel = false;  // extended CONNECT: dispatched at its head, DATA to on_body_data
   bool has_content_length = false;

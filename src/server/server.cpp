@@ -490,42 +490,38 @@ server_stats server::impl::stats() const noexcept {
     auto gauge = [&](int secure, conn_activity a) {
       return r(st.activity[secure][static_cast<int>(a)]);
     };
-    auto sum = [&](conn_activity a) {
-      return gauge(0, a) + gauge(1, a) + gauge(2, a) + gauge(3, a) + gauge(4, a) + gauge(5, a);
+    // Adds the four activity gauges of the slots picked by `in` to reading/writing/idle/closing.
+    auto add4 = [&](std::uint64_t& reading, std::uint64_t& writing, std::uint64_t& idle,
+                    std::uint64_t& closing, auto in) {
+      auto total = [&](conn_activity a) {
+        std::uint64_t n = 0;
+        for (int slot = 0; slot < 6; ++slot)
+          if (in(slot)) n += gauge(slot, a);
+        return n;
+      };
+      reading += total(conn_activity::reading);
+      writing += total(conn_activity::writing);
+      idle += total(conn_activity::idle);
+      closing += total(conn_activity::closing);
     };
-    auto over_tls = [&](conn_activity a) { return gauge(1, a) + gauge(3, a) + gauge(5, a); };
-    s.tls_connections_reading += over_tls(conn_activity::reading);
-    s.tls_connections_writing += over_tls(conn_activity::writing);
-    s.tls_connections_idle += over_tls(conn_activity::idle);
-    s.tls_connections_closing += over_tls(conn_activity::closing);
-    s.websocket_connections_reading +=
-        gauge(4, conn_activity::reading) + gauge(5, conn_activity::reading);
-    s.websocket_connections_writing +=
-        gauge(4, conn_activity::writing) + gauge(5, conn_activity::writing);
-    s.websocket_connections_idle += gauge(4, conn_activity::idle) + gauge(5, conn_activity::idle);
-    s.websocket_connections_closing +=
-        gauge(4, conn_activity::closing) + gauge(5, conn_activity::closing);
-    s.websocket_tls_connections_reading += gauge(5, conn_activity::reading);
-    s.websocket_tls_connections_writing += gauge(5, conn_activity::writing);
-    s.websocket_tls_connections_idle += gauge(5, conn_activity::idle);
-    s.websocket_tls_connections_closing += gauge(5, conn_activity::closing);
+    // Slots (worker_stats::activity): 0/1 HTTP/1.1, 2/3 HTTP/2, 4/5 WebSocket; odd = TLS.
+    add4(s.connections_reading, s.connections_writing, s.connections_idle, s.connections_closing,
+         [](int) { return true; });
+    add4(s.tls_connections_reading, s.tls_connections_writing, s.tls_connections_idle,
+         s.tls_connections_closing, [](int slot) { return slot % 2 == 1; });
+    add4(s.http2_connections_reading, s.http2_connections_writing, s.http2_connections_idle,
+         s.http2_connections_closing, [](int slot) { return slot / 2 == 1; });
+    add4(s.http2_tls_connections_reading, s.http2_tls_connections_writing,
+         s.http2_tls_connections_idle, s.http2_tls_connections_closing,
+         [](int slot) { return slot == 3; });
+    add4(s.websocket_connections_reading, s.websocket_connections_writing,
+         s.websocket_connections_idle, s.websocket_connections_closing,
+         [](int slot) { return slot / 2 == 2; });
+    add4(s.websocket_tls_connections_reading, s.websocket_tls_connections_writing,
+         s.websocket_tls_connections_idle, s.websocket_tls_connections_closing,
+         [](int slot) { return slot == 5; });
     s.websocket_upgrades += r(st.ws_upgrades);
     s.websocket_refused += r(st.ws_refused);
-    s.http2_connections_reading +=
-        gauge(2, conn_activity::reading) + gauge(3, conn_activity::reading);
-    s.http2_connections_writing +=
-        gauge(2, conn_activity::writing) + gauge(3, conn_activity::writing);
-    s.http2_connections_idle += gauge(2, conn_activity::idle) + gauge(3, conn_activity::idle);
-    s.http2_connections_closing +=
-        gauge(2, conn_activity::closing) + gauge(3, conn_activity::closing);
-    s.http2_tls_connections_reading += gauge(3, conn_activity::reading);
-    s.http2_tls_connections_writing += gauge(3, conn_activity::writing);
-    s.http2_tls_connections_idle += gauge(3, conn_activity::idle);
-    s.http2_tls_connections_closing += gauge(3, conn_activity::closing);
-    s.connections_reading += sum(conn_activity::reading);
-    s.connections_writing += sum(conn_activity::writing);
-    s.connections_idle += sum(conn_activity::idle);
-    s.connections_closing += sum(conn_activity::closing);
     for (std::size_t i = 0; i < s.latency_counts.size(); ++i) {
       s.latency_counts[i] += r(st.latency[i]);
     }

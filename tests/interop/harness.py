@@ -151,6 +151,10 @@ class Server:
         return self.start()
 
     def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """stop() (SIGTERM, then a kill after the timeout), then the log file is removed."""
         try:
             self.stop()
         finally:

@@ -71,10 +71,8 @@ class PushBase:
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.server.stop()
+            cls.server.close()
         finally:
-            cls.server.kill()
-            cls.server.cleanup()
             cls.tmp.cleanup()
 
     def client(self, enable_push=True):

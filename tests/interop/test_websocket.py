@@ -111,10 +111,8 @@ class WebSocketTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.server.stop()
+            cls.server.close()
         finally:
-            cls.server.kill()
-            cls.server.cleanup()
             cls.tmp.cleanup()
 
     # ---- interop with python3-websockets ------------------------------------------------------
@@ -297,11 +295,7 @@ class WebSocketAppTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.server.stop()
-        finally:
-            cls.server.kill()
-            cls.server.cleanup()
+        cls.server.close()
 
     def test_upgrade_hook_token(self):
         async def connect(url, headers=None):
@@ -489,10 +483,8 @@ class WebSocketHttp2Test(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.server.stop()
+            cls.server.close()
         finally:
-            cls.server.kill()
-            cls.server.cleanup()
             cls.tmp.cleanup()
 
     def test_settings_enable_connect_protocol(self):

@@ -27,10 +27,8 @@ class Battery(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.server.stop()
+            cls.server.close()
         finally:
-            cls.server.kill()
-            cls.server.cleanup()
             cls.tmp.cleanup()
 
     def ws(self, extra=b""):
