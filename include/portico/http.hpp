@@ -54,6 +54,15 @@ class request {
   /// The peer's IP address ("127.0.0.1", "::1").
   std::string_view remote_ip() const noexcept;
 
+  /// Routes added with route_options::stream_body only: `fn(piece, last)` receives the body as
+  /// it arrives (HTTP/2: each DATA frame's payload, then `last` with an empty piece at the
+  /// client's END_STREAM; HTTP/1.1: the whole body at once with `last`). body() is then empty.
+  /// Set it in the handler; it runs on the worker thread until the body ended or the response
+  /// ended. Pieces are views valid during the call. Nothing is buffered for the handler: the
+  /// flow-control window is given back as pieces are handed over, so a handler that keeps
+  /// them must bound what it keeps.
+  void on_body(std::function<void(std::string_view piece, bool last)> fn) const;
+
  private:
   friend class detail::exchange;
   explicit request(detail::exchange* x) noexcept : x_(x) {}

@@ -131,6 +131,14 @@ class server {
   /// matches with another method gets 405 with Allow; no match gets 404. HEAD requests use GET
   /// routes (the body is not sent). Only before start().
   server& route(std::string_view method, std::string_view pattern, handler h);
+  /// The same with options: `stream_body` calls the handler at the end of the request head and
+  /// hands the body over through request::on_body() as it arrives (what gRPC streaming calls
+  /// need); the body limit max_body_size does not apply to such routes.
+  struct route_options {
+    bool stream_body = false;
+  };
+  server& route(std::string_view method, std::string_view pattern, handler h,
+                route_options options);
   server& get(std::string_view pattern, handler h) { return route("GET", pattern, std::move(h)); }
   server& post(std::string_view pattern, handler h) { return route("POST", pattern, std::move(h)); }
   server& put(std::string_view pattern, handler h) { return route("PUT", pattern, std::move(h)); }

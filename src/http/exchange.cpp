@@ -78,6 +78,10 @@ std::string_view request::remote_ip() const noexcept {
   return x_->remote_ip;
 }
 
+void request::on_body(std::function<void(std::string_view, bool)> fn) const {
+  x_->on_body_data = std::move(fn);
+}
+
 std::string_view request::header(std::string_view name) const noexcept {
   for (const auto& h : x_->headers) {
     if (iequals(h.name, name)) return h.value;
@@ -312,6 +316,7 @@ void exchange::reset() noexcept {
   param_count = 0;
   head_request = false;
   protocol = {};
+  body_streaming = false;
   on_body_data = nullptr;
   dispatch_ns = 0;
   status = 200;

@@ -98,8 +98,11 @@ class exchange {
   /// RFC 8441 extended CONNECT (HTTP/2): the :protocol ("websocket"); the request was
   /// dispatched at the end of its head and its body arrives through on_body_data.
   std::string_view protocol;
-  /// Tunnel streams (protocol set): the request's DATA as it arrives; `end` on END_STREAM.
-  /// Cleared by detach().
+  /// The request was dispatched at the end of its head (a tunnel, or a stream_body route):
+  /// its body arrives through on_body_data.
+  bool body_streaming = false;
+  /// Streamed bodies: the request's DATA as it arrives; `end` on END_STREAM. Cleared by
+  /// detach().
   std::function<void(std::string_view data, bool end)> on_body_data;
   /// When the transport dispatched the request to its handler (monotonic nanoseconds, set by
   /// the glue, which owns the clock); 0 for answers the protocol session made itself.

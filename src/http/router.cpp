@@ -4,11 +4,12 @@
 
 namespace portico::http {
 
-void router::add(std::string_view method, std::string_view pattern, portico::handler h) {
+void router::add(std::string_view method, std::string_view pattern, portico::handler h,
+                 bool stream_body) {
   if (pattern.empty() || pattern.front() != '/')
     throw std::invalid_argument("route pattern must start with '/': " + std::string(pattern));
   if (method.empty()) throw std::invalid_argument("route method is empty");
-  route r{std::string(method), {}, std::move(h)};
+  route r{std::string(method), {}, std::move(h), stream_body};
   std::size_t params = 0;
   std::string_view rest = pattern.substr(1);
   while (true) {
@@ -16,11 +17,13 @@ void router::add(std::string_view method, std::string_view pattern, portico::han
     std::string_view seg = rest.substr(0, slash);
     bool last = slash == std::string_view::npos;
     if (seg == "*") {
-      if (!last) throw std::invalid_argument("'*' must be the last segment: " + std::string(pattern));
+      if (!last)
+        throw std::invalid_argument("'*' must be the last segment: " + std::string(pattern));
       r.segments.push_back({segment::rest, "*"});
       ++params;
     } else if (!seg.empty() && seg.front() == ':') {
-      if (seg.size() == 1) throw std::invalid_argument("empty parameter name: " + std::string(pattern));
+      if (seg.size() == 1)
+        throw std::invalid_argument("empty parameter name: " + std::string(pattern));
       r.segments.push_back({segment::param, std::string(seg.substr(1))});
       ++params;
     } else {
@@ -57,8 +60,7 @@ bool router::match_route(const route& r, std::string_view path, detail::exchange
     bool last_in_route = i + 1 == r.segments.size();
     if (last_in_route != last_in_path) {
       // A route "/a/*" must still match "/a" (rest empty) — handled when the next segment is rest.
-      if (last_in_path && i + 2 == r.segments.size() &&
-          r.segments[i + 1].kind == segment::rest) {
+      if (last_in_path && i + 2 == r.segments.size() && r.segments[i + 1].kind == segment::rest) {
         x.params[n++] = {r.segments[i + 1].text, std::string_view{}};
         x.param_count = n;
         return true;
@@ -79,6 +81,7 @@ router::match_result router::match(std::string_view method, std::string_view pat
     if (r.method == method || (method == "HEAD" && r.method == "GET")) {
       out.handler = &r.h;
       out.path_matched = true;
+      out.stream_body = r.stream_body;
       return out;
     }
     out.path_matched = true;

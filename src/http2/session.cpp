@@ -685,11 +685,12 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
     }
     if (name == "content-length") {
       std::uint64_t n = 0;
-      if (!parse_u64(value, n) || (s->has_content_length && n != s->request_content_length)) {
+      if (!parse_u64(value, n) ||
+          (s->request_has_content_length && n != s->request_content_length)) {
         chk.error = "invalid content-length";
         return;
       }
-      s->has_content_length = true;
+      s->request_has_content_length = true;
       s->request_content_length = n;
     }
     if (name == "cookie") ++cookies;
@@ -734,7 +735,8 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       chk.error = "invalid :path";
     }
   }
-  if (chk.error.empty() && end_stream && s->has_content_length && s->request_content_length != 0)
+  if (chk.error.empty() && end_stream && s->request_has_content_length &&
+      s->request_content_length != 0)
     chk.error = "content-length without body";  // RFC 9113 §8.1.1
   if (!chk.error.empty()) {
     // RFC 9113 §8.1.1: "Malformed requests or responses that are detected MUST be treated as a
@@ -789,25 +791,34 @@ bool session::finish_head(stream& s, bool end_stream) {
   s.head_complete = true;
   s.headers = s.header_views;
   s.prio = parse_priority(s.req().header("priority"));  // RFC 9218 §5
-  if (s.has_content_length && s.request_content_length > cfg_.max_request_body) {
+  if (!end_stream) {
+    // Bodies handed over as they arrive: RFC 8441 §4-5 (an extended CONNECT opens a tunnel,
+    // answered at once, whose DATA frames carry the tunnelled protocol both ways until
+    // END_STREAM or RST_STREAM), or a route that asks for it (route_options::stream_body).
+    // The body limit does not apply to them: nothing is stored.
+    bool streamed = s.protocol_len > 0;
+    if (!streamed) {
+      prepare_dispatch(s);
+      streamed = events_.wants_body_stream(s);
+    }
+    if (streamed) {
+      s.tunnel = s.body_streaming = true;
+      dispatch(s);
+      return true;
+    }
+  }
+  if (s.request_has_content_length && s.request_content_length > cfg_.max_request_body) {
     answer(s, 413, "request body too large");
     return false;
   }
-  if (end_stream) {
-    finish_request(s);
-  } else if (s.protocol_len > 0) {
-    // RFC 8441 §4-5: an extended CONNECT opens a tunnel; it is answered at once and its DATA
-    // frames carry the tunnelled protocol both ways until END_STREAM or RST_STREAM.
-    s.tunnel = true;
-    dispatch(s);
-  }
+  if (end_stream) finish_request(s);
   return true;
 }
 
 void session::finish_request(stream& s) {
   // RFC 9113 §8.1.1: a content-length that does not equal the sum of the DATA payloads makes
   // the request malformed (stream PROTOCOL_ERROR).
-  if (s.has_content_length && s.body_received != s.request_content_length) {
+  if (s.request_has_content_length && s.body_received != s.request_content_length) {
     reset_stream(s, errc::protocol_error);
     return;
   }
@@ -816,10 +827,26 @@ void session::finish_request(stream& s) {
     if (s.end_stream_sent) close_stream(s);
     return;
   }
+  if (s.tunnel) {
+    // A streamed body ended with trailers (the DATA path handles END_STREAM on DATA).
+    if (s.on_body_data) {
+      auto fn = s.on_body_data;
+      fn({}, true);
+    }
+    return;
+  }
   dispatch(s);
 }
 
 void session::dispatch(stream& s) {
+  prepare_dispatch(s);
+  s.dispatched = true;
+  s.add_ref();
+  events_.on_request(s);
+  s.release();
+}
+
+void session::prepare_dispatch(stream& s) {
   const std::string_view fb = s.field_bytes;
   s.headers = s.header_views;
   s.method = fb.substr(s.method_off, s.method_len);
@@ -831,10 +858,6 @@ void session::dispatch(stream& s) {
   s.head_request = s.method == "HEAD";
   s.protocol = fb.substr(s.protocol_off, s.protocol_len);
   s.body = s.body_storage;
-  s.dispatched = true;
-  s.add_ref();
-  events_.on_request(s);
-  s.release();
 }
 
 void session::answer(stream& s, int status, std::string_view detail) {
@@ -912,8 +935,15 @@ void session::on_data(const frame_view& f, const data_frame& d) {
   s->recv_window -= len;
   s->recv_unacked += len;
   if (s->tunnel) {
-    // Handed on as it arrives (the tunnelled protocol bounds what it keeps), so the window is
-    // returned at once; no request body limit applies.
+    // Handed on as it arrives (the tunnelled protocol or the handler bounds what it keeps), so
+    // the window is returned at once; no request body limit applies.
+    s->body_received += d.data.size();
+    if (s->request_has_content_length &&
+        (s->body_received > s->request_content_length ||
+         (d.end_stream && s->body_received != s->request_content_length))) {
+      reset_stream(*s, errc::protocol_error);  // RFC 9113 §8.1.1
+      return;
+    }
     s->add_ref();
     if (s->on_body_data) {
       auto fn = s->on_body_data;  // the callee may detach the stream (and clear the original)
@@ -933,7 +963,7 @@ void session::on_data(const frame_view& f, const data_frame& d) {
   }
   if (!s->answered_by_session) {
     s->body_received += d.data.size();
-    if (s->has_content_length && s->body_received > s->request_content_length) {
+    if (s->request_has_content_length && s->body_received > s->request_content_length) {
       reset_stream(*s, errc::protocol_error);  // RFC 9113 §8.1.1
       return;
     }

@@ -131,6 +131,12 @@ class session_events {
   /// A complete request (head and body) to answer. `x` stays valid until its response ended and
   /// was written, the stream was reset, or the session is destroyed.
   virtual void on_request(detail::exchange& x) = 0;
+  /// The head of `x` (method, path, fields set) is complete and a body follows: true to
+  /// dispatch it now and hand the body over through x.on_body_data as DATA arrives.
+  virtual bool wants_body_stream(detail::exchange& x) {
+    (void)x;
+    return false;
+  }
   /// New output is ready (pending_output() returns bytes): schedule a write.
   virtual void on_output_ready() = 0;
   /// A response was fully written. `body_bytes`: DATA payload bytes of the response.
@@ -301,6 +307,7 @@ class session final : public detail::exchange_owner {
   bool finish_head(stream& s, bool end_stream);
   void finish_request(stream& s);
   void dispatch(stream& s);
+  void prepare_dispatch(stream& s);  // method, path, ... of the exchange from the stream
   void answer(stream& s, int status, std::string_view detail);
   void close_stream(stream& s) noexcept;
   void reset_stream(stream& s, errc code);

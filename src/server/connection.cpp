@@ -704,8 +704,8 @@ void connection::websocket_request(detail::exchange& x, const ws_endpoint& ep) {
     res.status(200);
     for (const auto& [n, v] : h.fields)
       res.header(n, v);
-    auto s = std::make_shared<ws_stream>(res, w_, ep, h.deflate, std::move(h.subprotocol),
-                                         x.target, remote_ip_, w_.loop().now_ms());
+    auto s = std::make_shared<ws_stream>(res, w_, ep, h.deflate, std::move(h.subprotocol), x.target,
+                                         remote_ip_, w_.loop().now_ms());
     ws_stream::attach(s, x);
     res.write({});  // RFC 8441 §5: the 200 HEADERS now; the stream stays open both ways
     s->open();
@@ -792,6 +792,12 @@ void connection::on_request(detail::exchange& x) {
   if (m.handler) {
     try {
       (*m.handler)(x.req(), res);
+      // A stream_body route reached over HTTP/1.1 (or by an HTTP/2 request without a body):
+      // the whole body, at once.
+      if (m.stream_body && !x.body_streaming && x.on_body_data) {
+        auto fn = x.on_body_data;
+        fn(x.body, true);
+      }
     } catch (const std::exception& e) {
       LOG_ERROR("handler threw: %s", e.what());
       if (!res.ended()) {
@@ -816,6 +822,11 @@ void connection::on_request(detail::exchange& x) {
   } else {
     res.status(404).send("404 Not Found\n");
   }
+}
+
+bool connection::wants_body_stream(detail::exchange& x) {
+  const auto m = w_.config().router.match(x.method, x.path, x);
+  return m.handler != nullptr && m.stream_body;
 }
 
 void connection::on_response_done(const detail::exchange& x, std::uint64_t bytes) {

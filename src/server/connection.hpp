@@ -59,6 +59,7 @@ class connection final : public io::event_handler,
 
   // http1::session_events and http2::session_events (the same calls: one override serves both)
   void on_request(detail::exchange& x) override;
+  bool wants_body_stream(detail::exchange& x) override;
   void on_output_ready() override;
   void on_response_done(const detail::exchange& x, std::uint64_t bytes) override;
   void post(std::function<void()> fn) override;

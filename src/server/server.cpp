@@ -176,8 +176,13 @@ server::~server() {
 }
 
 server& server::route(std::string_view method, std::string_view pattern, handler h) {
+  return route(method, pattern, std::move(h), route_options{});
+}
+
+server& server::route(std::string_view method, std::string_view pattern, handler h,
+                      route_options options) {
   if (impl_->started) throw std::logic_error("routes must be added before start()");
-  impl_->cfg.router.add(method, pattern, std::move(h));
+  impl_->cfg.router.add(method, pattern, std::move(h), options.stream_body);
   return *this;
 }
 

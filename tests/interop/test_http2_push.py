@@ -6,6 +6,7 @@ disabled by SETTINGS_ENABLE_PUSH=0, a cancelled pushed stream, trailers), curl (
 trailers over HTTP/1.1 and over h2). Every socket has a timeout; every loop is bounded.
 """
 
+import os
 import re
 import socket
 import subprocess
@@ -251,6 +252,52 @@ class TrailersAndResetTest(PushBase, unittest.TestCase):
         # The chunked body never gets its last chunk: the client can tell it is incomplete.
         self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:80])
         self.assertNotIn(b"\r\n0\r\n\r\n", data)
+
+
+class StreamedRequestBodyTest(PushBase, unittest.TestCase):
+    """route_options::stream_body: the handler sees the body as it arrives."""
+
+    def test_full_duplex_over_http2(self):
+        # Each piece is echoed before the client sends the next: only possible when the
+        # handler runs before the request ends.
+        c = self.client()
+        sid = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(sid, [(":method", "POST"), (":path", "/duplex"), (":scheme", "http"),
+                                  (":authority", "localhost")])
+        c.responses[sid] = {"headers": None, "data": bytearray(), "ended": False}
+        c.flush()
+        sent = b""
+        for i in range(5):
+            piece = (b"piece %d " % i) * (i + 1)
+            c.conn.send_data(sid, piece)
+            c.flush()
+            sent += piece
+            c.pump(lambda: bytes(c.responses[sid]["data"]) == sent)
+        big = bytes(range(256)) * 1024  # 256 KiB: more than the initial windows
+        for i in range(0, len(big), 16384):
+            c.pump(lambda: c.conn.local_flow_control_window(sid) >= 16384)
+            c.conn.send_data(sid, big[i:i + 16384])
+            c.flush()
+        c.conn.end_stream(sid)
+        c.flush()
+        c.pump(lambda: c.ended(sid))
+        self.assertEqual(bytes(c.responses[sid]["data"]), sent + big)
+        self.assertEqual(c.trailers[sid], {"x-pieces": "21", "x-bytes": str(len(sent + big))})
+
+    def test_http11_gets_the_whole_body_once(self):
+        body = b"z" * 100000
+        p = curl("--http1.1", "--raw", "--data-binary", "@-", self.server.url("/duplex"),
+                 input=body)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # Chunked: the echo of one piece, then the trailers counting one piece.
+        self.assertIn(b"\r\n0\r\nx-pieces: 1\r\nx-bytes: 100000\r\n\r\n", p.stdout)
+
+    def test_curl_http2_upload_streamed(self):
+        body = os.urandom(3 * 1024 * 1024)  # above max_body_size: no limit on streamed routes
+        p = curl("--http2-prior-knowledge", "-s", "--data-binary", "@-",
+                 self.server.url("/duplex"), input=body)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, body)
 
 
 if __name__ == "__main__":

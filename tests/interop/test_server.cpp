@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   if (!cfg.metrics_path.empty()) srv.metrics(cfg.metrics_path);
   if (!cfg.status_path.empty()) srv.status_page(cfg.status_path);
   portico::cli::add_websocket_endpoints(srv, cfg);
-  {
+  if (!cfg.ws_echo_path.empty()) {  // only with --ws-echo: endpoints turn RFC 8441 on
     // /ws/auth: the upgrade hook authenticates with a bearer token (Authorization, or
     // ?token= for browsers); echoes like /ws/echo. Small buffers and idle pings, for the tests
     // of a slow consumer (closed with 1008) and of a dead peer (dropped after the pong timeout).
@@ -207,6 +207,27 @@ int main(int argc, char** argv) {
     res.write("partial");
     throw std::runtime_error("handler failed after starting its response");
   });
+  // Streamed request bodies (route_options::stream_body): /duplex echoes each piece as it
+  // arrives (full duplex over HTTP/2) and ends with a trailer counting pieces and bytes.
+  srv.route(
+      "POST", "/duplex",
+      [](const portico::request& req, portico::response& res) {
+        res.header("Content-Type", "application/octet-stream");
+        auto counts = std::make_shared<std::pair<unsigned, std::size_t>>(0, 0);
+        req.on_body([res, counts](std::string_view piece, bool last) mutable {
+          if (!piece.empty()) {
+            ++counts->first;
+            counts->second += piece.size();
+            res.write(piece);
+          }
+          if (last) {
+            res.trailer("x-pieces", std::to_string(counts->first))
+                .trailer("x-bytes", std::to_string(counts->second));
+            res.end();
+          }
+        });
+      },
+      portico::server::route_options{true});
   srv.static_files("/", cfg.dir, cfg.files);
   return srv.run();
 }

@@ -290,7 +290,7 @@ class WebSocketAppTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(["--threads", "1"], kind="test").start()
+        cls.server = Server(["--threads", "1", "--ws-echo", "/ws/echo"], kind="test").start()
         cls.url = "ws://127.0.0.1:%d/ws/auth" % cls.server.port
 
     @classmethod

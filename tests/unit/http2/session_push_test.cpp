@@ -300,5 +300,70 @@ TEST(Http2Reset, HandlerResetSendsCancelAndSparesTheResetBudget) {
   EXPECT_EQ(c.s->active_streams(), 0u);
 }
 
+// ---- streamed request bodies (route_options::stream_body) -------------------------------------
+
+TEST(Http2StreamedBody, HandlerRunsAtTheHeadAndGetsDataAsItArrives) {
+  session_config cfg;
+  cfg.max_request_body = 10;  // does not apply to streamed bodies
+  client c(cfg);
+  c.ev.stream_bodies = true;
+  std::vector<std::pair<std::string, bool>> pieces;
+  c.ev.handler = [&pieces](detail::exchange& x) {
+    EXPECT_TRUE(x.body_streaming);
+    portico::response res = x.make_response();
+    x.req().on_body([res, &pieces](std::string_view p, bool last) mutable {
+      pieces.emplace_back(std::string(p), last);
+      res.write(p);
+      if (last) res.end();
+    });
+  };
+  c.handshake();
+  auto post = client::get("/up", "POST");
+  c.send(c.headers(1, post, false));
+  ASSERT_EQ(c.ev.requests.size(), 1u);  // dispatched before any DATA
+  c.send(client::data(1, "first piece ", false));
+  EXPECT_EQ(c.body_of(1), "first piece ");  // answered while the request goes on
+  c.send(client::data(1, "second", false));
+  c.send(client::data(1, "", true));
+  EXPECT_EQ(pieces, (std::vector<std::pair<std::string, bool>>{
+                        {"first piece ", false}, {"second", false}, {"", true}}));
+  EXPECT_EQ(c.body_of(1), "first piece second");
+  EXPECT_TRUE(c.stream_ended(1));
+  EXPECT_EQ(c.goaway(), nullptr);
+}
+
+TEST(Http2StreamedBody, ContentLengthStillChecked) {
+  client c;
+  c.ev.stream_bodies = true;
+  c.ev.handler = [](detail::exchange& x) { x.req().on_body([](std::string_view, bool) {}); };
+  c.handshake();
+  auto post = client::get("/up", "POST");
+  post.emplace_back("content-length", "3");
+  c.send(c.headers(1, post, false));
+  c.send(client::data(1, "abcd", true));
+  ASSERT_NE(c.rst_of(1), nullptr);
+  EXPECT_EQ(c.rst_of(1)->code, errc::protocol_error);  // RFC 9113 §8.1.1
+}
+
+TEST(Http2StreamedBody, StreamedResponseToARequestWithContentLength) {
+  // The request's content-length is not the response's: a streamed answer goes out whole.
+  client c;
+  c.ev.handler = [](detail::exchange& x) {
+    portico::response res = x.make_response();
+    res.write("streamed ");
+    res.write("answer");
+    res.end();
+  };
+  c.handshake();
+  auto post = client::get("/echo", "POST");
+  post.emplace_back("content-length", "5");
+  c.send(c.headers(1, post, false));
+  c.send(client::data(1, "hello", true));
+  EXPECT_EQ(c.status_of(1), "200");
+  EXPECT_EQ(c.body_of(1), "streamed answer");
+  EXPECT_TRUE(c.stream_ended(1));
+  EXPECT_EQ(c.rst_of(1), nullptr);
+}
+
 }  // namespace
 }  // namespace portico::http2::test

@@ -262,6 +262,15 @@ TEST(Http2Session, ExtendedConnectWhenEnabled) {
   session_config cfg;
   cfg.enable_connect_protocol = true;
   client c(cfg);
+  std::string tunnelled;
+  c.ev.handler = [&tunnelled](detail::exchange& x) {
+    // RFC 8441 §5: dispatched at its head; the DATA frames are the tunnel's bytes.
+    EXPECT_EQ(x.protocol, "websocket");
+    EXPECT_EQ(x.path, "/chat");
+    portico::response res = x.make_response();
+    x.req().on_body([&tunnelled](std::string_view p, bool) { tunnelled += p; });
+    res.write({});  // 200, the stream stays open
+  };
   c.handshake();
   c.send(c.headers(1,
                    {{":method", "CONNECT"},
@@ -271,6 +280,11 @@ TEST(Http2Session, ExtendedConnectWhenEnabled) {
                     {":authority", "a"}},
                    false));
   ASSERT_EQ(c.rst_of(1), nullptr);
+  EXPECT_EQ(c.ev.requests.size(), 1u);
+  EXPECT_EQ(c.status_of(1), "200");
+  EXPECT_FALSE(c.stream_ended(1));
+  c.send(client::data(1, "ws bytes", false));
+  EXPECT_EQ(tunnelled, "ws bytes");
   bool announced = false;
   for (auto s : c.frames[0].settings)
     if (s.id == setting_id::enable_connect_protocol && s.value == 1) announced = true;

@@ -74,6 +74,8 @@ struct events final : session_events {
     }
   }
   void on_output_ready() override { ++output_ready; }
+  bool stream_bodies = false;  // wants_body_stream() answer
+  bool wants_body_stream(detail::exchange&) override { return stream_bodies; }
   void on_response_done(const detail::exchange& x, std::uint64_t body) override {
     done.emplace_back(static_cast<std::uint32_t>(x.status), body);
   }
