@@ -477,7 +477,7 @@ void session::close_stream(stream& s) noexcept {
 }
 
 stream* session::open_stream(std::uint32_t id) {
-  auto* s = new stream(id);
+  stream* s = pool_ ? pool_->acquire(id) : new stream(id);
   s->add_ref();
   s->attach(this);
   s->remote_ip = remote_ip_;

@@ -178,6 +178,10 @@ class session final : public detail::exchange_owner {
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
+  /// Stream objects come from `pool` (one per thread; it must outlive the session) instead of
+  /// new/delete. Before start().
+  void use_pool(stream_pool* pool) noexcept { pool_ = pool; }
+
   /// The wall-clock second for Date fields.
   void set_time(std::time_t now_s) noexcept { now_s_ = now_s; }
 
@@ -339,6 +343,7 @@ class session final : public detail::exchange_owner {
   const session_config& cfg_;
   session_events& events_;
   body_reader* reader_;
+  stream_pool* pool_ = nullptr;
   http::date_cache& date_;
   std::string remote_ip_;
   std::time_t now_s_ = 0;

@@ -29,6 +29,12 @@ class stream final : public detail::exchange {
  public:
   explicit stream(std::uint32_t stream_id) noexcept : id(stream_id) {}
 
+  /// Makes this (released, pooled) object a new stream `stream_id`: every field back to its
+  /// initial value, containers keeping their capacity.
+  void recycle_as(std::uint32_t stream_id) noexcept;
+  stream* live_prev = nullptr;  // stream_pool's list of streams handed out
+  stream* live_next = nullptr;
+
   std::uint32_t id;
   stream_state state = stream_state::idle;
 
@@ -83,6 +89,27 @@ class stream final : public detail::exchange {
   std::size_t segment_offset = 0;
   std::uint64_t segment_bytes = 0;  // bytes in `segments` not yet queued
   std::uint64_t unwritten = 0;      // body bytes queued as DATA, not yet written
+};
+
+/// Stream objects for the HTTP/2 sessions of one thread (a worker): a released stream goes back
+/// to a free list instead of the allocator (each request allocated and freed a large object:
+/// about a sixth of the server's CPU under h2load). Streams still referenced when the pool goes
+/// away delete themselves when released. One thread only.
+class stream_pool final : public detail::exchange_recycler {
+ public:
+  explicit stream_pool(std::size_t max_cached = 1024) : max_cached_(max_cached) {}
+  ~stream_pool();
+  stream_pool(const stream_pool&) = delete;
+  stream_pool& operator=(const stream_pool&) = delete;
+  /// A stream in its initial state with id `stream_id` (no reference taken; the recycler is
+  /// this pool).
+  stream* acquire(std::uint32_t stream_id);
+  void recycle(detail::exchange* x) noexcept override;
+
+ private:
+  std::size_t max_cached_;
+  std::vector<stream*> free_;
+  stream* live_ = nullptr;
 };
 
 }  // namespace portico::http2

@@ -253,6 +253,7 @@ void connection::start_h2(std::span<const char> first, const http2::upgrade_requ
   auto proto = std::make_unique<h2_proto>(w_.config().http2, *this, *this, w_.date(), remote_ip_,
                                           tls_ != nullptr);
   http2::session& h2 = proto->session;
+  h2.use_pool(&w_.h2_streams());
   up_ = std::make_unique<up_state>(std::move(proto));
   const std::uint64_t now = w_.loop().now_ms();
   up_->last_active_ms = now;

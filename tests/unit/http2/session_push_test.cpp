@@ -365,5 +365,62 @@ TEST(Http2StreamedBody, StreamedResponseToARequestWithContentLength) {
   EXPECT_EQ(c.rst_of(1), nullptr);
 }
 
+// ---- pooled streams ----------------------------------------------------------------------------
+
+TEST(Http2StreamPool, StreamsAreReusedClean) {
+  stream_pool pool;
+  client c;
+  c.s->use_pool(&pool);
+  std::vector<const detail::exchange*> seen;
+  c.ev.handler = [&seen](detail::exchange& x) {
+    seen.push_back(&x);
+    // Nothing of the previous request or response may show through.
+    EXPECT_TRUE(x.fields.empty());
+    EXPECT_TRUE(x.trailers.empty());
+    EXPECT_FALSE(x.started);
+    EXPECT_EQ(x.status, 200);
+    portico::response res = x.make_response();
+    res.header("x-path", x.path);
+    if (x.path == "/a") res.trailer("x-only-a", "1");
+    if (x.method == "POST") {
+      res.send(std::string(x.body));
+    } else {
+      res.write("streamed " + std::string(x.path));
+      res.end();
+    }
+  };
+  c.handshake();
+  auto post = client::get("/p", "POST");
+  c.send(c.headers(1, post, false));
+  for (int i = 0; i < 4; ++i)  // 60000 bytes: within the frame size and the first window
+    c.send(client::data(1, std::string(15000, 'b'), i == 3));
+  c.send(c.headers(3, client::get("/a"), true));
+  c.send(c.headers(5, client::get("/b"), true));
+  ASSERT_EQ(c.goaway(), nullptr) << (c.goaway() ? c.goaway()->payload : "");
+  ASSERT_EQ(c.ev.requests.size(), 3u);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[1], seen[0]);  // the same object, reused
+  EXPECT_EQ(seen[2], seen[0]);
+  EXPECT_EQ(c.body_of(1), std::string(60000, 'b'));
+  EXPECT_EQ(c.body_of(3), "streamed /a");
+  EXPECT_EQ(c.body_of(5), "streamed /b");
+  EXPECT_EQ(c.header_of(5, "x-path"), "/b");
+  EXPECT_EQ(c.of(frame_type::headers, 5).size(), 1u);  // no trailers carried over from /a
+  EXPECT_EQ(c.of(frame_type::headers, 3).size(), 2u);
+}
+
+TEST(Http2StreamPool, StreamsHeldPastThePoolDeleteThemselves) {
+  auto pool = std::make_unique<stream_pool>();
+  client c;
+  c.s->use_pool(pool.get());
+  c.ev.handler = nullptr;  // keep the response
+  c.handshake();
+  c.send(c.headers(1, client::get("/"), true));
+  ASSERT_EQ(c.ev.kept.size(), 1u);
+  c.s.reset();        // the connection goes
+  pool.reset();       // the worker goes
+  c.ev.kept.clear();  // the handler lets go last: the stream deletes itself (ASan checks)
+}
+
 }  // namespace
 }  // namespace portico::http2::test
