@@ -375,6 +375,8 @@ portico::handler services::make_handler(method_handler h) const {
     res.on_abort([weak] {
       if (auto s = weak.lock()) s->cancel();
     });
+    // A timeout of a century or more is no deadline (and would overflow the clock).
+    if (timeout && *timeout >= std::chrono::hours(24 * 365 * 100)) timeout.reset();
     if (timeout) {
       st->deadline = std::chrono::steady_clock::now() +
                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(*timeout);

@@ -135,23 +135,32 @@ std::optional<std::chrono::nanoseconds> parse_timeout(std::string_view value) no
     if (c < '0' || c > '9') return std::nullopt;
     n = n * 10 + (c - '0');
   }
-  using namespace std::chrono;
+  std::int64_t scale = 0;
   switch (unit) {
     case 'H':
-      return duration_cast<nanoseconds>(hours(n));
+      scale = 3600000000000;
+      break;
     case 'M':
-      return duration_cast<nanoseconds>(minutes(n));
+      scale = 60000000000;
+      break;
     case 'S':
-      return duration_cast<nanoseconds>(seconds(n));
+      scale = 1000000000;
+      break;
     case 'm':
-      return duration_cast<nanoseconds>(milliseconds(n));
+      scale = 1000000;
+      break;
     case 'u':
-      return duration_cast<nanoseconds>(microseconds(n));
+      scale = 1000;
+      break;
     case 'n':
-      return nanoseconds(n);
+      scale = 1;
+      break;
     default:
       return std::nullopt;
   }
+  // 99999999H is about 11400 years, more than int64 nanoseconds hold (292 years): saturate.
+  if (n > std::chrono::nanoseconds::max().count() / scale) return std::chrono::nanoseconds::max();
+  return std::chrono::nanoseconds(n * scale);
 }
 
 std::string encode_timeout(std::chrono::nanoseconds d) {

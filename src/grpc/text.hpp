@@ -27,7 +27,8 @@ std::string base64_encode(std::string_view bytes, bool pad = false);
 std::optional<std::string> base64_decode(std::string_view text);
 
 /// grpc-timeout: "TimeoutValue TimeoutUnit", 1 to 8 ASCII digits then one of H M S m u n.
-/// nullopt when malformed. The largest value (99999999 hours) fits in nanoseconds.
+/// nullopt when malformed. Values past what int64 nanoseconds hold (292 years; the largest,
+/// 99999999H, is 11400 years) saturate to nanoseconds::max().
 std::optional<std::chrono::nanoseconds> parse_timeout(std::string_view value) noexcept;
 
 /// The shortest exact-or-rounded-up grpc-timeout for `d` (at most 8 digits; d <= 0 → "0n").
