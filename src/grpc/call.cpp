@@ -119,10 +119,11 @@ void call_state::cancel() {
 
 void call_state::expire() {
   if (finished) return;
-  // The deadline passed: DEADLINE_EXCEEDED, then RST_STREAM(CANCEL) for whatever the client
-  // could not take in time (a no-op when the status went out in full: END_STREAM was queued).
+  // The deadline passed: DEADLINE_EXCEEDED. When response bytes are still held back (a client
+  // that does not read), the status would wait behind them: RST_STREAM(CANCEL) cuts the call
+  // instead of keeping its buffers past the deadline.
   finish({status_code::deadline_exceeded, "deadline exceeded"});
-  res.reset();
+  if (res.buffered_amount() > 0) res.reset();
   cancelled = true;
   if (auto fn = std::move(on_cancel)) fn();
 }
