@@ -11,8 +11,10 @@ pkgs=(
   clang libclang-rt-14-dev            # libFuzzer + sanitizer runtimes for tests/fuzz
   libssl-dev zlib1g-dev openssl      # openssl CLI: scripts/dev-cert.sh, tests/interop/test_tls.py
   libgtest-dev libgmock-dev libbenchmark-dev
+  libprotobuf-dev protobuf-compiler  # gRPC: apps/grpc_interop_server message classes (protoc)
   curl nghttp2-client python3 python3-h2 python3-hyperframe   # nghttp2-client: nghttp, h2load
   iproute2 procps psmisc nftables   # nftables: tcpstat tests drop SYN-ACKs in a namespace
+  python3-grpcio python3-protobuf   # gRPC interop tests (tests/interop/test_grpc.py)
   chromium python3-websockets       # status page and HTTP/2 browser tests: headless Chromium over DevTools
 )
 if [[ "${1:-}" == "--bench" ]]; then
