@@ -194,8 +194,10 @@ class services {
   /// Mount after the server's other POST routes: "/*" takes every POST path not matched
   /// before it.
   void mount(portico::server& srv) const {
+    // Request messages are read as they arrive (ping-pong, a handler starting before the
+    // client half-closes): the method routes take their body streamed.
     for (const auto& [path, h] : methods_)
-      srv.post(path, make_handler(h));
+      srv.route("POST", path, make_handler(h), portico::server::route_options{true});
     for (const auto& s : service_names_)
       srv.post("/" + s + "/*", make_handler(nullptr));
     if (opts_->unimplemented_fallback) srv.post("/*", make_handler(nullptr));

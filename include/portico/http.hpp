@@ -62,6 +62,9 @@ class request {
   /// flow-control window is given back as pieces are handed over, so a handler that keeps
   /// them must bound what it keeps.
   void on_body(std::function<void(std::string_view piece, bool last)> fn) const;
+  /// True when the body comes through on_body() (a stream_body route), false when body()
+  /// already holds all of it.
+  bool body_streamed() const noexcept;
 
  private:
   friend class detail::exchange;

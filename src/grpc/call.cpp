@@ -370,9 +370,27 @@ portico::handler services::make_handler(method_handler h) const {
         v.remove_prefix(comma + 1);
       }
     }
-    // The whole request body is here (the server dispatches complete requests): feed it all.
-    st->reader.feed(req.body(), true);
     std::weak_ptr<detail::call_state> weak = st;
+    if (req.body_streamed()) {
+      // Messages as their bytes arrive (route_options::stream_body); the reader keeps at most
+      // one incomplete message (bounded by max_receive_message_size) plus what the handler has
+      // not read yet.
+      const std::size_t max_unread = 2 * opts->max_receive_message_size + 5;
+      req.on_body([weak, max_unread](std::string_view piece, bool last) {
+        auto s = weak.lock();
+        if (!s || s->finished) return;
+        s->reader.append(piece, last);
+        s->deliver();
+        if (s->finished) return;
+        s->reader.keep_rest();
+        // The window goes back as bytes arrive, so a client could send faster than the
+        // handler reads: bounded here.
+        if (s->reader.unread() > max_unread)
+          s->finish({status_code::resource_exhausted, "request messages sent faster than read"});
+      });
+    } else {
+      st->reader.feed(req.body(), true);  // the whole body is here
+    }
     res.on_abort([weak] {
       if (auto s = weak.lock()) s->cancel();
     });

@@ -26,6 +26,31 @@ class message_reader {
     last_ = last;
   }
 
+  /// Streamed bodies: `bytes` are valid only during the caller's call; they are added after
+  /// what an earlier append() left unread. Call keep_rest() before returning.
+  void append(std::string_view bytes, bool last) {
+    if (input_.empty()) {
+      held_.clear();
+      input_ = bytes;
+    } else {
+      // input_ views the tail of held_ (keep_rest() put it there).
+      held_.erase(0, held_.size() - input_.size());
+      held_.append(bytes);
+      input_ = held_;
+    }
+    last_ = last;
+  }
+  /// Copies the bytes next() has not consumed yet, so that they outlive the caller's buffer.
+  void keep_rest() {
+    if (input_.empty() || (!held_.empty() && input_.data() >= held_.data() &&
+                           input_.data() < held_.data() + held_.size()))
+      return;
+    held_.assign(input_);
+    input_ = held_;
+  }
+  /// Body bytes received and not yet turned into messages.
+  std::size_t unread() const noexcept { return input_.size(); }
+
   enum class kind : unsigned char { message, end, need_more, error };
   struct item {
     kind what = kind::need_more;
@@ -51,6 +76,7 @@ class message_reader {
   std::error_code ec_;
   std::string_view detail_;
   std::string inflated_;
+  std::string held_;  // append(): unread bytes of earlier pieces
 };
 
 }  // namespace portico::grpc

@@ -82,6 +82,10 @@ void request::on_body(std::function<void(std::string_view, bool)> fn) const {
   x_->on_body_data = std::move(fn);
 }
 
+bool request::body_streamed() const noexcept {
+  return x_->body_streaming;
+}
+
 std::string_view request::header(std::string_view name) const noexcept {
   for (const auto& h : x_->headers) {
     if (iequals(h.name, name)) return h.value;

@@ -791,11 +791,13 @@ void connection::on_request(detail::exchange& x) {
   portico::response res = x.make_response();
   auto m = router.match(x.method, x.path, x);
   if (m.handler) {
+    // A stream_body route reached over HTTP/1.1 (or by an HTTP/2 request without a body): the
+    // handler gets the whole body through on_body too, at once, after it returns.
+    const bool whole_body = m.stream_body && !x.body_streaming;
+    if (whole_body) x.body_streaming = true;
     try {
       (*m.handler)(x.req(), res);
-      // A stream_body route reached over HTTP/1.1 (or by an HTTP/2 request without a body):
-      // the whole body, at once.
-      if (m.stream_body && !x.body_streaming && x.on_body_data) {
+      if (whole_body && x.on_body_data) {
         auto fn = x.on_body_data;
         fn(x.body, true);
       }

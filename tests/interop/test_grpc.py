@@ -10,6 +10,7 @@ Every call has a timeout; every loop is bounded; the server listens on 127.0.0.1
 
 import importlib
 import os
+import queue
 import re
 import shutil
 import socket
@@ -250,6 +251,56 @@ class InteropCases:
         for method in (self.stub.FullDuplexCall, self.stub.HalfDuplexCall):
             got = [len(r.payload.body) for r in method(iter(reqs), timeout=self.t())]
             self.assertEqual(got, [r for r, _ in sizes])
+
+    def test_ping_pong(self):
+        # interop-test-descriptions.md ping_pong: each response is awaited before the next
+        # request is sent, which needs the server to read requests as they arrive.
+        sizes = [(31415, 27182), (9, 8), (2653, 1828), (58979, 45904)]
+        outbox = queue.Queue()
+
+        def requests():
+            for _ in sizes:
+                item = outbox.get(timeout=self.t())
+                if item is None:
+                    return
+                yield item
+
+        call = self.stub.FullDuplexCall(requests(), timeout=self.t())
+        try:
+            for resp_size, req_size in sizes:
+                outbox.put(pb.StreamingOutputCallRequest(
+                    response_parameters=[pb.ResponseParameters(size=resp_size)],
+                    payload=payload(req_size)))
+                reply = next(call)
+                self.assertEqual(len(reply.payload.body), resp_size)
+        finally:
+            outbox.put(None)
+        self.assertEqual(list(call), [])
+        self.assertEqual(call.code(), grpc.StatusCode.OK)
+
+    def test_cancel_after_first_response(self):
+        outbox = queue.Queue()
+
+        def requests():
+            while True:
+                item = outbox.get(timeout=self.t())
+                if item is None:
+                    return
+                yield item
+
+        call = self.stub.FullDuplexCall(requests(), timeout=self.t())
+        try:
+            outbox.put(pb.StreamingOutputCallRequest(
+                response_parameters=[pb.ResponseParameters(size=31415)], payload=payload(27182)))
+            self.assertEqual(len(next(call).payload.body), 31415)
+            call.cancel()
+            with self.assertRaises(grpc.RpcError) as e:
+                next(call)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.CANCELLED)
+        finally:
+            outbox.put(None)
+        # The connection goes on.
+        self.assertEqual(self.stub.EmptyCall(empty_pb2.Empty(), timeout=self.t()), empty_pb2.Empty())
 
     def check_status(self, code, message):
         with self.assertRaises(grpc.RpcError) as e:

@@ -99,6 +99,36 @@ TEST(GrpcReader, NeedMoreUntilTheLastPiece) {
   EXPECT_EQ(r.next().what, message_reader::kind::end);
 }
 
+TEST(GrpcReader, StreamedPiecesAtEverySplitOutliveTheirBuffers) {
+  // append() + keep_rest(): pieces are valid only during the call (a DATA frame's payload);
+  // the reader keeps what it has not turned into messages yet.
+  std::string body;
+  append_message(body, "first message");
+  append_message(body, gzip_compress("second, compressed"), true);
+  append_message(body, "third");
+  for (std::size_t a = 0; a <= body.size(); ++a) {
+    for (std::size_t b = a; b <= body.size(); b += 7) {
+      message_reader r(1000, encoding::gzip);
+      std::vector<std::string> got;
+      const std::size_t cuts[] = {0, a, b, body.size()};
+      for (int i = 0; i < 3; ++i) {
+        std::string piece = body.substr(cuts[i], cuts[i + 1] - cuts[i]);  // a short-lived buffer
+        r.append(piece, i == 2);
+        for (;;) {
+          auto it = r.next();
+          if (it.what != message_reader::kind::message) break;
+          got.emplace_back(it.data);
+        }
+        r.keep_rest();
+        piece.assign(piece.size(), '#');  // the caller's buffer is reused
+      }
+      EXPECT_EQ(got, (std::vector<std::string>{"first message", "second, compressed", "third"}))
+          << a << "," << b;
+      EXPECT_EQ(r.next().what, message_reader::kind::end);
+    }
+  }
+}
+
 TEST(GrpcReader, Errors) {
   std::error_code ec;
   {
