@@ -194,9 +194,9 @@ ws_transport::ws_transport(worker& w, const ws_endpoint& ep,
                            std::string_view target, std::string_view ip, std::uint64_t now)
     : worker_(w),
       ep_(ep),
-      session_(ep.session, *this, deflate),
-      link_(new detail::ws_link(this, std::move(subprotocol), std::string(target),
-                                std::string(ip), w.index())) {
+      session_(ep.session, *this, deflate, &w.ws_buffers()),
+      link_(new detail::ws_link(this, std::move(subprotocol), std::string(target), std::string(ip),
+                                w.index())) {
   link_->add_ref();
   session_.start(now);
 }
@@ -206,7 +206,9 @@ ws_transport::~ws_transport() {
   link_->release();
 }
 
-std::uint64_t ws_transport::now() const noexcept { return worker_.loop().now_ms(); }
+std::uint64_t ws_transport::now() const noexcept {
+  return worker_.loop().now_ms();
+}
 
 void ws_transport::open() {
   if (ep_.handlers.on_open) {
@@ -264,7 +266,9 @@ ws_proto::ws_proto(connection& c, worker& w, const ws_endpoint& ep, std::string 
       head_(std::move(head)),
       tls_(tls) {}
 
-ws_proto::~ws_proto() { detach_link(); }
+ws_proto::~ws_proto() {
+  detach_link();
+}
 
 std::size_t ws_proto::consume(std::span<const char> in, std::uint64_t now) {
   return session_.consume(in, now);
@@ -293,7 +297,9 @@ void ws_proto::commit_output(std::size_t n) {
   if (n > 0) session_.commit_output(n);
 }
 
-bool ws_proto::has_output() const { return head_sent_ < head_.size() || session_.has_output(); }
+bool ws_proto::has_output() const {
+  return head_sent_ < head_.size() || session_.has_output();
+}
 
 void ws_proto::begin_shutdown(std::uint64_t now) {
   // RFC 6455 §7.4.1: 1001 "going away" (a server going down).
@@ -301,24 +307,28 @@ void ws_proto::begin_shutdown(std::uint64_t now) {
   link_->open = false;
 }
 
-void ws_proto::on_output_ready() { conn_.on_output_ready(); }
+void ws_proto::on_output_ready() {
+  conn_.on_output_ready();
+}
 
 // ---- over an HTTP/2 stream (RFC 8441) ----------------------------------------------------------
 
 ws_stream::ws_stream(portico::response res, worker& w, const ws_endpoint& ep,
                      std::optional<ws::deflate_params> deflate, std::string subprotocol,
                      std::string_view target, std::string_view ip, std::uint64_t now)
-    : ws_transport(w, ep, deflate, std::move(subprotocol), target, ip, now),
-      res_(std::move(res)) {}
+    : ws_transport(w, ep, deflate, std::move(subprotocol), target, ip, now), res_(std::move(res)) {}
 
-ws_stream::~ws_stream() { detach_link(); }
+ws_stream::~ws_stream() {
+  detach_link();
+}
 
 void ws_stream::attach(std::shared_ptr<ws_stream> self, detail::exchange& x) {
   // The callbacks own the object; the exchange drops them when the stream ends (detach()).
   std::weak_ptr<ws_stream> weak = self;
   x.on_body_data = [self](std::string_view data, bool end) {
     auto keep = self;  // the stream may end (and drop this callback) while we are in it
-    if (!data.empty()) keep->session_.consume(std::span<const char>(data.data(), data.size()), keep->now());
+    if (!data.empty())
+      keep->session_.consume(std::span<const char>(data.data(), data.size()), keep->now());
     if (end) keep->session_.input_eof();  // RFC 8441 §5: END_STREAM is the TCP FIN
     keep->pump();
   };

@@ -148,6 +148,7 @@ class worker {
   buffer_pool& buffers() noexcept { return buffers_; }
   http1::exchange_pool& exchanges() noexcept { return exchanges_; }
   http2::stream_pool& h2_streams() noexcept { return h2_streams_; }
+  ws::buffer_cache& ws_buffers() noexcept { return ws_buffers_; }
   http::date_cache& date() noexcept { return date_; }
   worker_stats& stats() noexcept { return stats_; }
   /// A scratch buffer of tls_scratch_size bytes for TLS connections of this worker (plaintext
@@ -183,6 +184,7 @@ class worker {
   buffer_pool buffers_;
   http1::exchange_pool exchanges_;
   http2::stream_pool h2_streams_;
+  ws::buffer_cache ws_buffers_;
   http::date_cache date_;
   worker_stats stats_;
   std::vector<std::unique_ptr<listener>> listeners_;

@@ -21,9 +21,41 @@ std::uint64_t wire_limit(std::size_t max) noexcept {
 
 }  // namespace
 
+std::vector<std::byte> buffer_cache::take_bytes() {
+  if (bytes_.empty()) return {};
+  std::vector<std::byte> b = std::move(bytes_.back());
+  bytes_.pop_back();
+  return b;
+}
+
+std::string buffer_cache::take_string() {
+  if (strings_.empty()) return {};
+  std::string s = std::move(strings_.back());
+  strings_.pop_back();
+  return s;
+}
+
+void buffer_cache::give(std::vector<std::byte>&& b) noexcept {
+  if (b.capacity() == 0 || b.capacity() > max_capacity_ || bytes_.size() >= max_buffers_) return;
+  b.clear();
+  try {
+    bytes_.push_back(std::move(b));
+  } catch (...) {
+  }
+}
+
+void buffer_cache::give(std::string&& s) noexcept {
+  if (s.capacity() <= 15 || s.capacity() > max_capacity_ || strings_.size() >= max_buffers_) return;
+  s.clear();
+  try {
+    strings_.push_back(std::move(s));
+  } catch (...) {
+  }
+}
+
 session::session(const session_config& cfg, session_events& ev,
-                 std::optional<deflate_params> deflate)
-    : cfg_(cfg), events_(ev), deflate_(deflate) {
+                 std::optional<deflate_params> deflate, buffer_cache* cache)
+    : cfg_(cfg), events_(ev), cache_(cache), deflate_(deflate) {
   parser_options o;
   o.side = role::server;
   o.allow_rsv1 = deflate_.has_value();
@@ -82,6 +114,7 @@ void session::on_header(const frame_header& h) {
     msg_op_ = h.op;
     msg_compressed_ = h.rsv1;  // RFC 7692 §6: RSV1 on the first frame marks the message
     msg_.clear();
+    if (cache_ && msg_.capacity() <= 15) msg_ = cache_->take_string();
     msg_wire_ = 0;
     utf8_.reset();
   }
@@ -89,8 +122,15 @@ void session::on_header(const frame_header& h) {
   // Uncompressed, the frame header already tells whether the message will be too big: refuse
   // before buffering any of it.
   if (!msg_compressed_ ? msg_.size() + h.length > cfg_.max_message_size
-                       : msg_wire_ > wire_limit(cfg_.max_message_size))
+                       : msg_wire_ > wire_limit(cfg_.max_message_size)) {
     fail(make_ws_error(close_code::message_too_big, "message over the size limit"));
+    return;
+  }
+  // One allocation for the frame's payload instead of geometric growth.
+  // (Capped: a header alone does not get a large buffer reserved.)
+  if (!msg_compressed_ && h.length > 0)
+    msg_.reserve(msg_.size() +
+                 static_cast<std::size_t>(std::min<std::uint64_t>(h.length, 1 << 20)));
 }
 
 void session::on_payload(std::span<const std::byte> p, std::uint64_t offset) {
@@ -167,8 +207,11 @@ void session::on_frame_end() {
   }
   events_.on_message(msg_op_, msg_);
   msg_.clear();
-  // Do not hold a large buffer while idle.
-  if (msg_.capacity() > 64 * 1024) std::string().swap(msg_);
+  // Do not hold a large buffer while idle: it goes back to the thread's cache (or is freed).
+  if (msg_.capacity() > 64 * 1024) {
+    if (cache_) cache_->give(std::move(msg_));
+    std::string().swap(msg_);
+  }
 }
 
 void session::on_control() {
@@ -250,6 +293,7 @@ void session::finish(std::uint16_t code, std::string_view reason) {
 void session::queue_frame(opcode op, bool fin, bool rsv1, std::span<const std::byte> payload,
                           bool urgent) {
   chunk c;
+  if (cache_) c.bytes = cache_->take_bytes();
   const header_bytes h = encode_header(op, fin, rsv1, payload.size());
   c.bytes.reserve(h.size + payload.size());
   c.bytes.insert(c.bytes.end(), h.view().begin(), h.view().end());
@@ -379,6 +423,7 @@ void session::commit_output(std::size_t n) {
       break;
     }
     n -= left;
+    if (cache_) cache_->give(std::move(c.bytes));
     out_.pop_front();
     if (urgent_end_ > 0) --urgent_end_;
   }

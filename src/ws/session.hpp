@@ -101,6 +101,26 @@ class session_events {
   ~session_events() = default;
 };
 
+/// Spare buffers shared by the sessions of one thread (the glue keeps one per worker), so that
+/// queued frames and incoming messages reuse memory instead of allocating, and page-faulting,
+/// for every message. Keeps at most `max_buffers` buffers of at most `max_capacity` bytes each
+/// (a large message's buffer goes back to the allocator). One thread only.
+class buffer_cache {
+ public:
+  explicit buffer_cache(std::size_t max_buffers = 32, std::size_t max_capacity = 256 * 1024)
+      : max_buffers_(max_buffers), max_capacity_(max_capacity) {}
+  /// An empty buffer, with the capacity of one given back earlier when there is one.
+  std::vector<std::byte> take_bytes();
+  std::string take_string();
+  void give(std::vector<std::byte>&& b) noexcept;
+  void give(std::string&& s) noexcept;
+
+ private:
+  std::size_t max_buffers_, max_capacity_;
+  std::vector<std::vector<std::byte>> bytes_;
+  std::vector<std::string> strings_;
+};
+
 enum class send_status : std::uint8_t {
   ok,                ///< queued
   above_high_water,  ///< queued, but buffered_amount() > high_water: wait for on_drain()
@@ -118,8 +138,10 @@ class session {
 
   /// `deflate`: the parameters agreed in the handshake (nullopt: no compression). `cfg` and
   /// `ev` must outlive the session.
+  /// `cache` (may be null): where frame and message buffers come from and go back to; it must
+  /// outlive the session.
   session(const session_config& cfg, session_events& ev,
-          std::optional<deflate_params> deflate = std::nullopt);
+          std::optional<deflate_params> deflate = std::nullopt, buffer_cache* cache = nullptr);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -202,6 +224,7 @@ class session {
 
   const session_config& cfg_;
   session_events& events_;
+  buffer_cache* cache_ = nullptr;
   std::optional<deflate_params> deflate_;
   std::unique_ptr<inflater> inflater_;
   std::unique_ptr<deflater> deflater_;
