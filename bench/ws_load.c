@@ -689,7 +689,14 @@ int main(int argc, char **argv) {
   double t_close = now_s() + 2;
   if (t_close > t_hard + 2) t_close = t_hard + 2;
   loop_until(cs, conns, t_close, busy_any, buf, bufsize, 0);
-  for (long i = 0; i < conns; i++) conn_close(&cs[i], 1);
+  for (long i = 0; i < conns; i++) {
+    conn_close(&cs[i], 1);
+    free(cs[i].payload);
+    free(cs[i].out);
+  }
+  free(cs);
+  free(buf);
+  close(g_ep);
   double elapsed = t_stop - t_begin;
   double rtps = elapsed > 0 ? (double)g_msgs / elapsed : 0;
   double mbps = elapsed > 0 ? (double)g_bytes / elapsed / 1e6 : 0;
