@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Portico HTTP/1.1 and HTTP/2 load benchmark against nginx and h2o on the same machine, same run.
+# Portico HTTP/1.1 and HTTP/2 load benchmark against nginx and h2o, and WebSocket echo benchmark
+# against node's ws and python3-websockets, on the same machine, same run.
 #
 #   bench/run.sh                 (or: make bench)
 #
 # Environment (all optional):
 #   PORTICO_BIN   portico binary            (default build/release/apps/portico/portico)
-#   SERVERS       servers to run            (default "portico nginx h2o"; a missing one is skipped)
-#   SCENARIOS     "http1 http2" (the default), where
+#   SERVERS       servers to run            (default "portico nginx h2o node python"; a missing one
+#                 is skipped). nginx and h2o take the HTTP scenarios, node (bench/ws_echo_node.js,
+#                 npm package ws) and python (bench/ws_echo_python.py, python3-websockets) the
+#                 WebSocket ones, portico all; a server is started only when a scenario needs it
+#   SCENARIOS     "http1 http2 ws" (the default), where
 #                   http1 = "ka64 ka256 pipe16 file1m idle"
 #                   http2 = "h2c64m16 h2c256m32 h2tls64m16 h2tls256m32 h2file1m file1mc1"
+#                   ws    = "ws64 ws64k"
 #                 HTTP/1.1 (wrk or bench/bigfile_client):
 #                   kaN: keep-alive, N connections; pipeD: pipelined depth D at PIPE_CONNS
 #                   connections; fileNk / fileNm[cC]: an N KiB / MiB file of random bytes over
@@ -19,6 +24,11 @@
 #                   M concurrent streams each (default H2_STREAMS); h2tlsN[mM]: the same over TLS
 #                   (ALPN h2); h2fileNk / h2fileNm[cC]: the file over h2c, C connections
 #                   (default 1), one stream at a time on each, reported in GB/s
+#                 WebSocket echo (bench/ws_load, one thread, one message in flight per connection):
+#                   wsN: N connections, WS_SMALL-byte binary messages, reported in round trips/s;
+#                   wsNk / wsNm[cC]: N KiB / MiB messages on WS_CONNS (or C) connections, reported
+#                   in MB/s of echoed payload. Portico serves --ws-echo /ws/echo --ws-no-deflate;
+#                   every server echoes without compression
 #   ROUNDS        rounds per scenario, servers alternating; the median is reported (default 3)
 #   DURATION      seconds per measurement   (default 10)
 #   WARMUP        seconds of warm-up before each measurement (default 2)
@@ -26,9 +36,12 @@
 #   FILE_CONNS    connections for fileN*    (default 16)
 #   H2_STREAMS    streams per connection for h2cN / h2tlsN without mM (default 16)
 #   IDLE_CONNS    connections for idle      (default 10000)
-#   BENCH_PORT    first port; servers use BENCH_PORT..BENCH_PORT+6 (default 18080): +0..+2 the
+#   WS_CONNS      connections for wsNk/wsNm (default 64)
+#   WS_SMALL      message bytes for wsN     (default 32)
+#   BENCH_PORT    first port; servers use BENCH_PORT..BENCH_PORT+8 (default 18080): +0..+2 the
 #                 cleartext listeners of portico, nginx, h2o (HTTP/1.1, and h2c for portico and
-#                 h2o), +3..+5 their TLS listeners, +6 nginx's h2c listener
+#                 h2o; WebSocket for portico), +3..+5 their TLS listeners, +6 nginx's h2c
+#                 listener, +7 node, +8 python; every port a run needs is checked free first
 #   SERVER_CPU / CLIENT_CPU   CPUs for the server and for the load generator (default 0 / 1)
 #   RESULTS_DIR   where results go          (default bench/results)
 #   UPDATE_DOCS   1: copy the charts to docs/benchmarks-http1.png, docs/benchmarks-http2.png
@@ -42,8 +55,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 
 PORTICO_BIN=${PORTICO_BIN:-$ROOT/build/release/apps/portico/portico}
-SERVERS=${SERVERS:-portico nginx h2o}
-SCENARIOS=${SCENARIOS:-http1 http2}
+SERVERS=${SERVERS:-portico nginx h2o node python}
+SCENARIOS=${SCENARIOS:-http1 http2 ws}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
@@ -51,6 +64,8 @@ PIPE_CONNS=${PIPE_CONNS:-64}
 FILE_CONNS=${FILE_CONNS:-16}
 H2_STREAMS=${H2_STREAMS:-16}
 IDLE_CONNS=${IDLE_CONNS:-10000}
+WS_CONNS=${WS_CONNS:-64}
+WS_SMALL=${WS_SMALL:-32}
 BENCH_PORT=${BENCH_PORT:-18080}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -63,6 +78,7 @@ SCENARIOS=$(for s in $SCENARIOS; do
   case $s in
     http1) echo ka64 ka256 pipe16 file1m idle ;;
     http2) echo h2c64m16 h2c256m32 h2tls64m16 h2tls256m32 h2file1m file1mc1 ;;
+    ws) echo ws64 ws64k ;;
     *) echo "$s" ;;
   esac
 done | awk '!seen[$0]++' | tr '\n' ' ')
@@ -73,19 +89,32 @@ WARMUP=${WARMUP%s}
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
-for v in ROUNDS DURATION WARMUP PIPE_CONNS FILE_CONNS H2_STREAMS IDLE_CONNS BENCH_PORT SERVER_CPU CLIENT_CPU; do
+for v in ROUNDS DURATION WARMUP PIPE_CONNS FILE_CONNS H2_STREAMS IDLE_CONNS WS_CONNS WS_SMALL BENCH_PORT SERVER_CPU CLIENT_CPU; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 ((ROUNDS >= 1 && DURATION >= 1)) || die "ROUNDS and DURATION must be >= 1"
 ((FILE_CONNS >= 1 && FILE_CONNS <= 1000)) || die "FILE_CONNS must be in 1..1000"
 ((H2_STREAMS >= 1 && H2_STREAMS <= 100)) || die "H2_STREAMS must be in 1..100"
 ((BENCH_PORT >= 1024 && BENCH_PORT <= 65000)) || die "BENCH_PORT must be in 1024..65000"
+((WS_CONNS >= 1 && WS_CONNS <= 10000)) || die "WS_CONNS must be in 1..10000"
+((WS_SMALL >= 1 && WS_SMALL <= 65536)) || die "WS_SMALL must be in 1..65536"
 NEED_H2=0   # an HTTP/2 scenario: h2load, a certificate, TLS and h2c listeners
+NEED_HTTP=0 # an HTTP scenario: nginx and h2o
+NEED_WS=0   # a WebSocket scenario: ws_load, node and python echo servers, Portico's /ws/echo
 for s in $SCENARIOS; do
-  [[ $s =~ ^(ka[0-9]+|pipe[0-9]+|(h2)?file[0-9]+[km](c[0-9]+)?|idle|h2(c|tls)[0-9]+(m[0-9]+)?)$ ]] ||
-    die "unknown scenario '$s' (kaN, pipeD, fileNk, fileNm[cC], idle, h2cN[mM], h2tlsN[mM], h2fileNm[cC]; groups http1, http2)"
+  [[ $s =~ ^(ka[0-9]+|pipe[0-9]+|(h2)?file[0-9]+[km](c[0-9]+)?|idle|h2(c|tls)[0-9]+(m[0-9]+)?|ws[0-9]+|ws[0-9]+[km](c[0-9]+)?)$ ]] ||
+    die "unknown scenario '$s' (kaN, pipeD, fileNk, fileNm[cC], idle, h2cN[mM], h2tlsN[mM], h2fileNm[cC], wsN, wsNk[cC], wsNm[cC]; groups http1, http2, ws)"
   [[ $s == h2* ]] && NEED_H2=1
-  if [[ $s == file* || $s == h2file* ]]; then
+  if [[ $s == ws* ]]; then NEED_WS=1; else NEED_HTTP=1; fi
+  if [[ $s =~ ^ws([0-9]+)$ ]]; then
+    ((10#${BASH_REMATCH[1]} >= 1 && 10#${BASH_REMATCH[1]} <= 10000)) || die "scenario '$s': connections must be in 1..10000"
+  elif [[ $s =~ ^ws([0-9]+)([km])(c([0-9]+))?$ ]]; then
+    max=64
+    [[ ${BASH_REMATCH[2]} == k ]] && max=65536
+    ((10#${BASH_REMATCH[1]} >= 1 && 10#${BASH_REMATCH[1]} <= max)) || die "scenario '$s': message size must be 1k..64m"
+    [[ -z ${BASH_REMATCH[4]} ]] || ((10#${BASH_REMATCH[4]} >= 1 && 10#${BASH_REMATCH[4]} <= 10000)) ||
+      die "scenario '$s': connections must be in 1..10000"
+  elif [[ $s == file* || $s == h2file* ]]; then
     n=${s#h2}; n=${n#file}; n=${n%%c*}; u=${n: -1}; n=${n%?}; max=64
     [[ $u == k ]] && max=65536
     ((10#$n >= 1 && 10#$n <= max)) || die "scenario '$s': file size must be 1k..64m"
@@ -99,9 +128,9 @@ for s in $SCENARIOS; do
   fi
 done
 for s in $SERVERS; do
-  [[ $s =~ ^(portico|nginx|h2o)$ ]] || die "unknown server '$s' (portico, nginx, h2o)"
+  [[ $s =~ ^(portico|nginx|h2o|node|python)$ ]] || die "unknown server '$s' (portico, nginx, h2o, node, python)"
 done
-for t in wrk taskset curl ss cc gnuplot awk; do
+for t in taskset curl ss cc awk $( ((NEED_HTTP)) && echo wrk gnuplot); do
   command -v "$t" >/dev/null || die "'$t' not found; run scripts/setup.sh --bench"
 done
 if ((NEED_H2)); then
@@ -111,14 +140,15 @@ if ((NEED_H2)); then
 fi
 NCPU=$(nproc)
 ((SERVER_CPU < NCPU && CLIENT_CPU < NCPU)) || die "SERVER_CPU/CLIENT_CPU must be < $NCPU"
-[[ $SERVER_CPU != "$CLIENT_CPU" ]] || note "warning: server and wrk share CPU $SERVER_CPU"
+[[ $SERVER_CPU != "$CLIENT_CPU" ]] || note "warning: server and load generator share CPU $SERVER_CPU"
 
 # ---------------------------------------------------------------------------------------------
 # Servers present
 # PORT: cleartext HTTP/1.1 (and h2c prior knowledge for portico and h2o, which tell the client
 # preface from an HTTP/1.1 request on one listener); TLS_PORT: TLS with ALPN h2 and http/1.1;
 # H2C_PORT: where h2c is spoken (nginx needs a listener of its own: `listen ... http2` without
-# ssl is prior knowledge only).
+# ssl is prior knowledge only). The WebSocket echo servers (node, python) have PORT only;
+# Portico serves /ws/echo on its cleartext listener.
 declare -A PORT TLS_PORT H2C_PORT SRV_PID
 i=0
 for s in portico nginx h2o; do
@@ -126,20 +156,57 @@ for s in portico nginx h2o; do
   i=$((i + 1))
 done
 H2C_PORT[nginx]=$((BENCH_PORT + 6))
+PORT[node]=$((BENCH_PORT + 7))
+PORT[python]=$((BENCH_PORT + 8))
+HTTP_PEERS=(portico nginx h2o)  # the servers of the HTTP scenarios (tables, JSON)
+WS_PEERS=(portico node python)  # the servers of the WebSocket scenarios
+NODE_MODULES=$ROOT/tests/interop/node/node_modules
+PY_WS=/usr/bin/python3          # Debian's python3, where python3-websockets is installed
 ACTIVE=()
 for s in $SERVERS; do
+  # A server no scenario of this run needs is not started.
+  case $s in
+    nginx | h2o) ((NEED_HTTP)) || continue ;;
+    node | python) ((NEED_WS)) || continue ;;
+  esac
+  why=""
   case $s in
     portico) bin=$PORTICO_BIN ;;
     nginx) bin=$(command -v nginx || true) ;;
     h2o) bin=$(command -v h2o || true) ;;
+    node)
+      bin=$(command -v node || true)
+      [[ -f $NODE_MODULES/ws/package.json ]] || why="tests/interop/node/node_modules/ws missing (scripts/setup.sh runs npm ci)"
+      ;;
+    python)
+      bin=$PY_WS
+      [[ -x $bin ]] && ! "$bin" -c 'import websockets' 2>/dev/null && why="python3-websockets missing (scripts/setup.sh)"
+      ;;
   esac
-  if [[ -n $bin && -x $bin ]]; then
-    ACTIVE+=("$s")
-  else
+  if [[ -z $bin || ! -x $bin ]]; then
     note "skipping $s: binary not found (${bin:-$s not in PATH})"
+  elif [[ -n $why ]]; then
+    note "skipping $s: $why"
+  else
+    ACTIVE+=("$s")
   fi
 done
 ((${#ACTIVE[@]})) || die "no server to benchmark"
+
+scen_servers() {  # scenario -> the active servers that take part in it, in ACTIVE's order
+  local s
+  for s in "${ACTIVE[@]}"; do
+    case $s in
+      portico) echo "$s" ;;
+      nginx | h2o) [[ $1 == ws* ]] || echo "$s" ;;
+      node | python) [[ $1 == ws* ]] && echo "$s" ;;
+    esac
+  done
+  return 0
+}
+scen_peers() {  # scenario -> the servers of its tables (active or not)
+  if [[ $1 == ws* ]]; then echo "${WS_PEERS[*]}"; else echo "${HTTP_PEERS[*]}"; fi
+}
 
 # ---------------------------------------------------------------------------------------------
 # Limits: servers and idle_conns need one fd per connection.
@@ -237,6 +304,9 @@ done
 NGINX_H2=""
 H2O_H2=""
 PORTICO_H2=()
+# WebSocket: Portico's echo endpoint, without permessage-deflate like the node and python peers.
+PORTICO_WS=()
+((NEED_WS)) && PORTICO_WS=(--ws-echo /ws/echo --ws-no-deflate)
 if ((NEED_H2)); then
   "$ROOT/scripts/dev-cert.sh" "$WORK/cert" >/dev/null 2>&1 || die "scripts/dev-cert.sh failed"
   CERT=$WORK/cert/cert.pem
@@ -317,7 +387,7 @@ EOF
 server_ports() {  # every port server $1 listens on
   local s=$1
   echo "${PORT[$s]}"
-  if ((NEED_H2)); then
+  if ((NEED_H2)) && [[ $s != node && $s != python ]]; then
     echo "${TLS_PORT[$s]}"
     [[ ${H2C_PORT[$s]} == "${PORT[$s]}" ]] || echo "${H2C_PORT[$s]}"
   fi
@@ -334,6 +404,30 @@ serves_hello() {  # server -> true when every listener of it serves /hello.txt
   [[ $body == "Hello, World!" ]]
 }
 
+serves_ws() {  # server -> true when /ws/echo on its port echoes one message (bench/ws_load)
+  timeout -k 1 3 "$WS_LOAD_BIN" -c 1 -n 1 -w 0 -d 1 -t 2 -p "${PORT[$1]}" -u /ws/echo -s "$WS_SMALL" \
+    >/dev/null 2>&1
+}
+
+server_ready() {  # server -> true when every listener it has for this run answers
+  case $1 in
+    node | python) serves_ws "$1" ;;
+    portico) serves_hello "$1" && { ((!NEED_WS)) || serves_ws "$1"; } ;;
+    *) serves_hello "$1" ;;
+  esac
+}
+
+check_ports_free() {  # every port of every server of this run, before any starts
+  local s p
+  for s in "${ACTIVE[@]}"; do
+    for p in $(server_ports "$s"); do
+      if [[ -n $(ss -Hltn "sport = :$p" 2>/dev/null) ]]; then
+        die "port $p (for $s) is already in use; set BENCH_PORT"
+      fi
+    done
+  done
+}
+
 start_server() {
   local s=$1 port=${PORT[$1]} pid n p
   for p in $(server_ports "$s"); do
@@ -345,8 +439,14 @@ start_server() {
   case $s in
     portico)
       taskset -c "$SERVER_CPU" "$PORTICO_BIN" serve "$DOCROOT" --listen "127.0.0.1:$port" "${PORTICO_H2[@]}" \
-        --threads 1 --keepalive-timeout 300 --max-requests-per-connection 1000000 \
+        "${PORTICO_WS[@]}" --threads 1 --keepalive-timeout 300 --max-requests-per-connection 1000000 \
         </dev/null >>"$WORK/$s.out" 2>&1 &
+      ;;
+    node)
+      taskset -c "$SERVER_CPU" node "$BENCH/ws_echo_node.js" "$port" 127.0.0.1 </dev/null >>"$WORK/$s.out" 2>&1 &
+      ;;
+    python)
+      taskset -c "$SERVER_CPU" "$PY_WS" "$BENCH/ws_echo_python.py" "$port" 127.0.0.1 </dev/null >>"$WORK/$s.out" 2>&1 &
       ;;
     nginx)
       taskset -c "$SERVER_CPU" nginx -p "$WORK/nginx/" -e "$WORK/nginx/error.log" \
@@ -364,11 +464,11 @@ start_server() {
       tail -n 20 "$WORK/$s.out" "$WORK/$s/error.log" 2>/dev/null >&2 || true
       die "$s exited during start-up"
     fi
-    serves_hello "$s" && return 0
+    server_ready "$s" && return 0
     sleep 0.1
   done
   tail -n 20 "$WORK/$s.out" "$WORK/$s/error.log" 2>/dev/null >&2 || true
-  die "$s did not serve /hello.txt on all of its ports ($(server_ports "$s" | tr '\n' ' ')) within 10 s"
+  die "$s did not answer (/hello.txt, /ws/echo) on all of its ports ($(server_ports "$s" | tr '\n' ' ')) within 10 s"
 }
 
 forget_pid() {  # a process that has been waited for: no longer stopped on exit
@@ -435,7 +535,7 @@ RAW=$RESULTS_DIR/$TS.tsv
 LOG=$RESULTS_DIR/$TS.log
 JSON=$RESULTS_DIR/$TS.json
 SUMMARY=$RESULTS_DIR/$TS.summary.tsv
-printf 'kind\tscenario\tserver\tround\treq_per_s\trequests\tcpu_s\treq_per_cpu_s\terrors\tbytes_per_conn\topen_conns\tserver_cpu_busy_pct\tclient_cpu_busy_pct\tsteal_pct\twrk_cpu_s\tother_procs_cpu_pct\tbody_bytes\tgb_per_s\tbytes_per_cpu_s\n' >"$RAW"
+printf 'kind\tscenario\tserver\tround\treq_per_s\trequests\tcpu_s\treq_per_cpu_s\terrors\tbytes_per_conn\topen_conns\tserver_cpu_busy_pct\tclient_cpu_busy_pct\tsteal_pct\twrk_cpu_s\tother_procs_cpu_pct\tbody_bytes\tgb_per_s\tbytes_per_cpu_s\tmb_per_s\n' >"$RAW"
 : >"$LOG"
 
 # Machine
@@ -446,6 +546,16 @@ NGINX_V=$(nginx -v 2>&1 | sed 's/^nginx version: //' || true)
 H2O_V=$(h2o --version 2>/dev/null | head -n1 || true)
 WRK_V=$(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}' || true)
 H2LOAD_V=$(h2load --version 2>/dev/null | head -n1 || true)
+NODE_V="" WS_V="" PYWS_V=""
+if [[ " ${ACTIVE[*]} " == *" node "* ]]; then
+  NODE_V="node $(node --version 2>/dev/null || echo '?')"
+  WS_V="ws $(node -p "require('$NODE_MODULES/ws/package.json').version" 2>/dev/null || echo '?')"
+  [[ -f $NODE_MODULES/bufferutil/package.json ]] && WS_V="$WS_V + bufferutil"
+fi
+if [[ " ${ACTIVE[*]} " == *" python "* ]]; then
+  PYWS_V="python3-websockets $("$PY_WS" -c 'import websockets; print(websockets.__version__)' 2>/dev/null || echo '?')"
+  PYWS_V="$PYWS_V ($("$PY_WS" --version 2>&1))"
+fi
 PORTICO_V=unknown
 if [[ " ${ACTIVE[*]} " == *" portico "* ]]; then
   PORTICO_V=$(timeout 2 "$PORTICO_BIN" version 2>&1 </dev/null | head -n1 || true)
@@ -459,7 +569,8 @@ MEM_TOTAL=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 {
   echo "machine: $CPU_MODEL, $NCPU CPUs, $MEM_TOTAL RAM, $OS, kernel $KERNEL"
   echo "peers:   ${NGINX_V:-nginx n/a}; ${H2O_V:-h2o n/a}; ${WRK_V:-wrk n/a}; ${H2LOAD_V:-h2load n/a}; portico: $PORTICO_V"
-  echo "setup:   server on CPU $SERVER_CPU, wrk -t1 (or bigfile_client, or h2load -t1) on CPU $CLIENT_CPU; $ROUNDS rounds, median;" \
+  ((NEED_WS)) && echo "ws:      ${NODE_V:-node n/a} ${WS_V}; ${PYWS_V:-python3-websockets n/a}; bench/ws_load"
+  echo "setup:   server on CPU $SERVER_CPU, wrk -t1 (or bigfile_client, h2load -t1, ws_load) on CPU $CLIENT_CPU; $ROUNDS rounds, median;" \
     "${DURATION}s runs after ${WARMUP}s warm-up; servers: ${ACTIVE[*]}"
 } | tee -a "$LOG" >&2
 
@@ -474,21 +585,24 @@ if ((BUSY_BEFORE > 10)); then
   note "warning: the machine is ${BUSY_BEFORE}% busy before the benchmark starts; results will be noisy"
   ps -eo pid,pcpu,comm --sort=-pcpu | head -n 4 | tail -n 3 | sed 's/^/bench:   /' >&2
 fi
-echo "load:    ${BUSY_BEFORE}% of all CPUs busy in the second before the run" | tee -a "$LOG" >&2
+echo "load:    ${BUSY_BEFORE}% of all CPUs busy in the second before the run; load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOG" >&2
 
 # Time estimate
-nload=0
-for s in $SCENARIOS; do [[ $s == idle ]] || nload=$((nload + 1)); done
-est=$((ROUNDS * ${#ACTIVE[@]} * nload * (DURATION + WARMUP + 1)))
-if [[ " $SCENARIOS " == *" idle "* ]]; then est=$((est + ROUNDS * ${#ACTIVE[@]} * 7)); fi
+nload=0   # measurements: scenarios x their servers
+for s in $SCENARIOS; do [[ $s == idle ]] || nload=$((nload + $(scen_servers "$s" | wc -l))); done
+est=$((ROUNDS * nload * (DURATION + WARMUP + 1)))
+if [[ " $SCENARIOS " == *" idle "* ]]; then est=$((est + ROUNDS * $(scen_servers idle | wc -l) * 7)); fi
 note "estimated time: $((est / 60)) min $((est % 60)) s"
 
 # ---------------------------------------------------------------------------------------------
-# Build the idle-connection client and the large-file client
+# Build the idle-connection client, the large-file client and the WebSocket echo client
 IDLE_BIN=$WORK/idle_conns
 cc -O2 -Wall -o "$IDLE_BIN" "$BENCH/idle_conns.c" || die "cannot compile bench/idle_conns.c"
 BIGFILE_BIN=$WORK/bigfile_client
 cc -O2 -Wall -o "$BIGFILE_BIN" "$BENCH/bigfile_client.c" || die "cannot compile bench/bigfile_client.c"
+WS_LOAD_BIN=$WORK/ws_load
+cc -O2 -Wall -o "$WS_LOAD_BIN" "$BENCH/ws_load.c" || die "cannot compile bench/ws_load.c"
+check_ports_free
 
 # ---------------------------------------------------------------------------------------------
 # Memory per idle keep-alive connection. A fresh server per round: warm it with a short wrk
@@ -538,7 +652,7 @@ mem_round() {
 if [[ " $SCENARIOS " == *" idle "* ]]; then
   note "memory per idle connection: $IDLE_CONNS connections, $ROUNDS rounds"
   for ((r = 1; r <= ROUNDS; r++)); do
-    for s in "${ACTIVE[@]}"; do mem_round "$s" "$r"; done
+    for s in $(scen_servers idle); do mem_round "$s" "$r"; done
   done
 fi
 
@@ -664,54 +778,97 @@ h2_args() {  # scenario -> "h2load arguments (without -D) | URL" for server $2
   fi
 }
 
+# A load client that marks its measured period: h2load ("Main benchmark duration is started" /
+# "... is over") and ws_load ("START" / "END"). It runs pinned to CLIENT_CPU under a timeout;
+# the server's CPU time and /proc/stat are read when each mark appears. The marks are polled
+# every 10 ms with bash builtins only (no grep or sleep processes forked 100 times a second on
+# the CPUs being measured). Sets MR_OUT (the client's stdout and stderr), MR_RC (its exit
+# status), MR_C0 / MR_C1 (the server tree's CPU ticks at the marks; MR_C1 empty when the end mark
+# was not seen) and MR_W (the client's CPU ticks from the start mark to its exit; after the end
+# mark it only prints, or closes its connections); $WORK/stat0 and stat1 hold /proc/stat.
+SLEEP_FD=""
+tick_sleep() {  # sleep 10 ms without forking: read from a FIFO nobody writes to
+  if [[ -z $SLEEP_FD ]]; then
+    mkfifo "$WORK/sleep.fifo"
+    exec {SLEEP_FD}<>"$WORK/sleep.fifo"
+  fi
+  read -r -t 0.01 -u "$SLEEP_FD" _ || true
+}
+file_has_line() {  # file regex -> true when a line of the file matches
+  local l
+  while IFS= read -r l || [[ -n $l ]]; do
+    [[ $l =~ $2 ]] && return 0
+  done <"$1"
+  return 1
+}
+running() {  # pid -> true while the process exists and is not a zombie
+  local st
+  [[ -r /proc/$1/stat ]] || return 1
+  read -r st <"/proc/$1/stat" 2>/dev/null || return 1
+  st=${st##*) }
+  [[ ${st%% *} != Z ]]
+}
+marked_run() {  # server_pid start_regex end_regex limit_s command...
+  local pid=$1 start=$2 end=$3 limit=$4 cpid n w0=0 k0 k1
+  shift 4
+  : >"$WORK/client.out"
+  k0=$(children_ticks)
+  taskset -c "$CLIENT_CPU" timeout -k 2 "$limit" "$@" >"$WORK/client.out" 2>&1 &
+  cpid=$!
+  ALL_PIDS+=("$cpid")
+  MR_C0="" MR_C1=""
+  for ((n = 0; n < (limit + 10) * 100; n++)); do
+    if [[ -z $MR_C0 ]] && file_has_line "$WORK/client.out" "$start"; then
+      cpu_lines >"$WORK/stat0"
+      MR_C0=$(cpu_ticks "$pid"); w0=$(cpu_ticks "$cpid")
+    fi
+    if [[ -n $MR_C0 ]] && file_has_line "$WORK/client.out" "$end"; then
+      MR_C1=$(cpu_ticks "$pid")
+      cpu_lines >"$WORK/stat1"
+      break
+    fi
+    running "$cpid" || break
+    tick_sleep
+  done
+  MR_RC=0
+  wait "$cpid" 2>/dev/null || MR_RC=$?
+  forget_pid "$cpid"
+  k1=$(children_ticks)
+  MR_W=$((k1 - k0 - w0))
+  MR_OUT=$(cat "$WORK/client.out")
+}
+
+round_load_figures() {  # server_ticks client_ticks -> "busy_s busy_c steal other% client_cpu_s"
+  # other: CPU time (both CPUs) that neither the server nor the client used during the run, in %
+  # of one CPU; steal: the hypervisor's, max of the two CPUs.
+  local busy_s busy_c steal proc_ticks other wcpu
+  read -r busy_s busy_c steal proc_ticks < <(cpu_busy "$WORK/stat0" "$WORK/stat1")
+  other=$(awk -v p="$proc_ticks" -v s="$1" -v w="$2" -v hz="$CLK_TCK" -v d="$DURATION" \
+    'BEGIN {o = (p - s - w) / hz; if (o < 0) o = 0; printf "%.0f", 100 * o / d}')
+  wcpu=$(awk -v t="$2" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  echo "$busy_s $busy_c $steal $other $wcpu"
+}
+
 h2_round() {
-  local scen=$1 s=$2 r=$3 pid=${SRV_PID[$2]} spec args url out c0 c1 w0 w1 rps total cpu rpc errs
-  local busy_s busy_c steal proc_ticks other wcpu proto bytes gbps bpc hpid n
+  local scen=$1 s=$2 r=$3 pid=${SRV_PID[$2]} spec args url out c0 c1 rps total cpu rpc errs
+  local busy_s busy_c steal other wcpu proto bytes gbps bpc
   spec=$(h2_args "$scen" "$s")
   args=${spec%%|*}
   url=${spec#*|}
   # One h2load run: --warm-up-time WARMUP (connections and TLS handshakes happen there), then
   # DURATION measured. h2load prints a line when its measured period starts and ends; server and
-  # h2load CPU times and /proc/stat are read at those two lines (polled every 10 ms).
-  : >"$WORK/h2load.out"
-  local k0 k1
-  k0=$(children_ticks)
+  # h2load CPU times and /proc/stat are read at those two lines.
   # shellcheck disable=SC2086
-  taskset -c "$CLIENT_CPU" timeout -k 2 $((WARMUP + DURATION + 30)) h2load $args --warm-up-time="$WARMUP" \
-    -D "$DURATION" "$url" >"$WORK/h2load.out" 2>&1 &
-  hpid=$!
-  ALL_PIDS+=("$hpid")
-  c0="" c1=""
-  for ((n = 0; n < (WARMUP + DURATION + 40) * 100; n++)); do
-    if [[ -z $c0 ]] && grep -q '^Main benchmark duration is started' "$WORK/h2load.out"; then
-      cpu_lines >"$WORK/stat0"
-      c0=$(cpu_ticks "$pid"); w0=$(cpu_ticks "$hpid")
-    fi
-    if [[ -n $c0 ]] && grep -q '^Main benchmark duration is over' "$WORK/h2load.out"; then
-      c1=$(cpu_ticks "$pid")
-      cpu_lines >"$WORK/stat1"
-      break
-    fi
-    [[ -d /proc/$hpid && $(awk '{print $3}' /proc/$hpid/stat 2>/dev/null) != Z ]] || break
-    sleep 0.01
-  done
-  wait "$hpid" 2>/dev/null || true
-  forget_pid "$hpid"
-  # h2load's CPU time in the measured period: all of it (known once it has been waited for)
-  # less what it had used at the start of the period; after the end it only prints.
-  k1=$(children_ticks)
-  w1=$((k1 - k0))
-  out=$(cat "$WORK/h2load.out")
+  marked_run "$pid" '^Main benchmark duration is started' '^Main benchmark duration is over' \
+    $((WARMUP + DURATION + 30)) h2load $args --warm-up-time="$WARMUP" -D "$DURATION" "$url"
+  c0=$MR_C0 c1=$MR_C1 out=$MR_OUT
   if [[ -z $c1 ]]; then
     { echo "=== $scen $s round $r: h2load $args --warm-up-time=$WARMUP -D $DURATION $url"; echo "$out"; } >>"$LOG"
     note "$scen $s round $r: h2load did not report its measured period (see $LOG)"
     printf 'load\t%s\t%s\t%s\t\t\t\t\t1\t\t\n' "$scen" "$s" "$r" >>"$RAW"
     return 0
   fi
-  read -r busy_s busy_c steal proc_ticks < <(cpu_busy "$WORK/stat0" "$WORK/stat1")
-  other=$(awk -v p="$proc_ticks" -v s=$((c1 - c0)) -v w=$((w1 - w0)) -v hz="$CLK_TCK" -v d="$DURATION" \
-    'BEGIN {o = (p - s - w) / hz; if (o < 0) o = 0; printf "%.0f", 100 * o / d}')
-  wcpu=$(awk -v t=$((w1 - w0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  read -r busy_s busy_c steal other wcpu < <(round_load_figures $((c1 - c0)) "$MR_W")
   { echo "=== $scen $s round $r: h2load $args --warm-up-time=$WARMUP -D $DURATION $url"; grep -v '^progress:' <<<"$out"; } >>"$LOG"
   proto=$(awk -F': ' '/^Application protocol:/ {print $2; exit}' <<<"$out")
   rps=$(awk '/^finished in / {print $4; exit}' <<<"$out")
@@ -749,13 +906,70 @@ h2_round() {
   fi
 }
 
+# WebSocket echo: bench/ws_load on the same connections for WARMUP s, then DURATION s measured
+# (it prints START and END around that period); one binary message in flight per connection,
+# every echo checked byte for byte. wsN: N connections, WS_SMALL-byte messages; wsNk / wsNm[cC]:
+# N KiB / MiB messages on WS_CONNS (or C) connections.
+ws_conns() {  # scenario -> connections
+  if [[ $1 =~ ^ws([0-9]+)$ ]]; then echo $((10#${BASH_REMATCH[1]}))
+  elif [[ $1 =~ c([0-9]+)$ ]]; then echo $((10#${BASH_REMATCH[1]}))
+  else echo "$WS_CONNS"; fi
+}
+ws_bytes() {  # scenario -> message payload bytes
+  if [[ $1 =~ ^ws([0-9]+)([km]) ]]; then
+    if [[ ${BASH_REMATCH[2]} == k ]]; then echo $((10#${BASH_REMATCH[1]} * 1024)); else echo $((10#${BASH_REMATCH[1]} * 1048576)); fi
+  else
+    echo "$WS_SMALL"
+  fi
+}
+ws_args() {  # scenario -> ws_load arguments (without -p, -w, -d, -t)
+  echo "-c $(ws_conns "$1") -s $(ws_bytes "$1") -u /ws/echo"
+}
+
+ws_round() {
+  local scen=$1 s=$2 r=$3 pid=${SRV_PID[$2]} args out line c0 c1 cpu msgs bytes rtps mbps errs conns
+  local rpc bpc gbps busy_s busy_c steal other wcpu
+  args=$(ws_args "$scen")
+  # shellcheck disable=SC2086
+  marked_run "$pid" '^START$' '^END$' $((WARMUP + DURATION + 40)) "$WS_LOAD_BIN" $args -p "${PORT[$s]}" \
+    -w "$WARMUP" -d "$DURATION" -t $((WARMUP + DURATION + 30))
+  c0=$MR_C0 c1=$MR_C1 out=$MR_OUT
+  { echo "=== $scen $s round $r: ws_load $args -p ${PORT[$s]} -w $WARMUP -d $DURATION (exit $MR_RC)"; echo "$out"; } >>"$LOG"
+  line=$(grep -m1 '^RESULT ' <<<"$out" || true)
+  if [[ -z $c1 || -z $line ]]; then
+    note "$scen $s round $r: ws_load failed (exit $MR_RC; see $LOG)"
+    printf 'load\t%s\t%s\t%s\t\t\t\t\t1\t\t\n' "$scen" "$s" "$r" >>"$RAW"
+    return 0
+  fi
+  read -r busy_s busy_c steal other wcpu < <(round_load_figures $((c1 - c0)) "$MR_W")
+  field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
+  msgs=$(field messages); bytes=$(field bytes); rtps=$(field rtps); mbps=$(field mbps)
+  errs=$(field errors); conns=$(field conns)
+  ((errs > 0 || MR_RC == 0)) || errs=1              # a non-zero exit without counted errors
+  ((conns == $(ws_conns "$scen"))) || errs=$((errs + 1))  # a connection lost
+  cpu=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  rpc=$(awk -v n="$msgs" -v c="$cpu" 'BEGIN {if (c > 0) printf "%.0f", n / c; else print ""}')
+  bpc=$(awk -v n="$bytes" -v c="$cpu" 'BEGIN {if (c > 0) printf "%.0f", n / c; else print ""}')
+  gbps=$(awk -v m="$mbps" 'BEGIN {printf "%.6f", m / 1000}')
+  printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$s" "$r" "$rtps" "$msgs" \
+    "$cpu" "$rpc" "$errs" "$busy_s" "$busy_c" "$steal" "$wcpu" "$other" "$bytes" "$gbps" "$bpc" "$mbps" >>"$RAW"
+  printf '  %-7s %-8s round %d: %8.0f round trips/s, %8.1f MB/s, server %5.2f CPU-s, %7s msg/CPU-s | ws_load %5.2f CPU-s, other processes %3s%%, steal %s%%%s\n' \
+    "$scen" "$s" "$r" "$rtps" "$mbps" "$cpu" "${rpc:--}" "$wcpu" "$other" "$steal" \
+    "$(if ((errs)); then echo ", $errs errors"; fi)" | tee -a "$LOG" >&2
+  if awk -v st="$steal" -v o="$other" 'BEGIN {exit !(st > 5 || o > 10)}'; then
+    note "warning: $scen $s round $r: other processes used ${other}% of a CPU, steal ${steal}%: the machine is not quiet"
+  fi
+}
+
 LOAD_SCENS=()  # all load scenarios
 WRK_SCENS=()   # kaN, pipeD: req/s
 FILE_SCENS=()  # fileN*: GB/s
+WS_SCENS=()    # wsN*: round trips/s and MB/s
 for scen in $SCENARIOS; do
   case $scen in
     idle) ;;
     file* | h2file*) LOAD_SCENS+=("$scen"); FILE_SCENS+=("$scen") ;;
+    ws*) LOAD_SCENS+=("$scen"); WS_SCENS+=("$scen") ;;
     *) LOAD_SCENS+=("$scen"); WRK_SCENS+=("$scen") ;;
   esac
 done
@@ -764,13 +978,15 @@ if ((${#LOAD_SCENS[@]})); then
   for scen in "${LOAD_SCENS[@]}"; do
     case $scen in
       file*) note "scenario $scen: bigfile_client $(file_args "$scen")" ;;
+      ws*) note "scenario $scen: ws_load $(ws_args "$scen") (servers: $(scen_servers "$scen" | paste -sd' '))" ;;
       h2*) note "scenario $scen: h2load $(h2_args "$scen" portico | sed 's/|.*//') (URL per server: $(h2_args "$scen" portico | sed 's/.*|//; s/:[0-9][0-9]*\//:PORT\//'))" ;;
       *) note "scenario $scen: wrk $(wrk_args "$scen")" ;;
     esac
     for ((r = 1; r <= ROUNDS; r++)); do
-      for s in "${ACTIVE[@]}"; do
+      for s in $(scen_servers "$scen"); do
         case $scen in
           file*) file_round "$scen" "$s" "$r" ;;
+          ws*) ws_round "$scen" "$s" "$r" ;;
           h2*) h2_round "$scen" "$s" "$r" ;;
           *) load_round "$scen" "$s" "$r" ;;
         esac
@@ -792,9 +1008,8 @@ fmt() { awk -v v="$1" -v d="${2:-0}" 'BEGIN {if (v == "-") print "-"; else print
 usreq() { awk -v v="$1" 'BEGIN {if (v == "-" || v == 0) print "-"; else printf "%.2f", 1e6 / v}'; }
 
 declare -A MED
-ALLS=(portico nginx h2o)
 for scen in $SCENARIOS; do
-  for s in "${ALLS[@]}"; do
+  for s in $(scen_peers "$scen"); do
     if [[ $scen == idle ]]; then
       MED[$scen.$s.mem]=$(median idle idle "$s" 10)
       MED[$scen.$s.open]=$(median idle idle "$s" 11)
@@ -806,6 +1021,10 @@ for scen in $SCENARIOS; do
         MED[$scen.$s.gbps]=$(median load "$scen" "$s" 18)
         MED[$scen.$s.bpc]=$(median load "$scen" "$s" 19)
         MED[$scen.$s.gbpc]=$(awk -v b="${MED[$scen.$s.bpc]}" 'BEGIN {if (b == "-") print "-"; else printf "%.3f", b / 1e9}')
+      elif [[ $scen == ws* ]]; then
+        MED[$scen.$s.mbps]=$(median load "$scen" "$s" 20)
+        MED[$scen.$s.bpc]=$(median load "$scen" "$s" 19)
+        MED[$scen.$s.mbpc]=$(awk -v b="${MED[$scen.$s.bpc]}" 'BEGIN {if (b == "-") print "-"; else printf "%.1f", b / 1e6}')
       fi
       MED[$scen.$s.err]=$(awk -F'\t' -v sc="$scen" -v sv="$s" 'NR > 1 && $1 == "load" && $2 == sc && $3 == sv {e += $9} END {print e + 0}' "$RAW")
     fi
@@ -816,6 +1035,7 @@ done
   echo
   echo "Portico benchmark, $TS (median of $ROUNDS rounds, ${DURATION}s each)"
   echo "machine: $CPU_MODEL, $NCPU CPUs, kernel $KERNEL; ${NGINX_V:-}; ${H2O_V:-}; ${WRK_V:-}; ${H2LOAD_V:-}"
+  ((NEED_WS)) && echo "websocket peers: ${NODE_V:-node n/a} ${WS_V}; ${PYWS_V:-python3-websockets n/a}"
   if ((${#WRK_SCENS[@]})); then
     echo
     printf '%-12s %12s %12s %12s %9s %9s\n' "req/s" portico nginx h2o "p/nginx" "p/h2o"
@@ -865,9 +1085,39 @@ done
     echo " connections or C for fileN*cC; h2fileN*: h2c, h2load, one stream at a time on 1 (or C) connections;"
     echo " the last two columns: portico/nginx and portico/h2o in bytes per CPU-second)"
   fi
+  if ((${#WS_SCENS[@]})); then
+    echo
+    printf '%-12s %12s %12s %12s %9s %9s\n' "round trip/s" portico node python "p/node" "p/python"
+    for scen in "${WS_SCENS[@]}"; do
+      printf '%-12s %12s %12s %12s %9s %9s\n' "$scen" "$(fmt "${MED[$scen.portico.rps]}")" \
+        "$(fmt "${MED[$scen.node.rps]}")" "$(fmt "${MED[$scen.python.rps]}")" \
+        "$(ratio "${MED[$scen.portico.rps]}" "${MED[$scen.node.rps]}")" \
+        "$(ratio "${MED[$scen.portico.rps]}" "${MED[$scen.python.rps]}")"
+    done
+    echo
+    printf '%-12s %12s %12s %12s %9s %9s\n' "MB/s" portico node python "p/node" "p/python"
+    for scen in "${WS_SCENS[@]}"; do
+      printf '%-12s %12s %12s %12s %9s %9s\n' "$scen" "$(fmt "${MED[$scen.portico.mbps]}" 1)" \
+        "$(fmt "${MED[$scen.node.mbps]}" 1)" "$(fmt "${MED[$scen.python.mbps]}" 1)" \
+        "$(ratio "${MED[$scen.portico.mbps]}" "${MED[$scen.node.mbps]}")" \
+        "$(ratio "${MED[$scen.portico.mbps]}" "${MED[$scen.python.mbps]}")"
+    done
+    echo
+    printf '%-12s %12s %12s %12s | %-26s\n' "CPU-s" portico node python "round trips per server CPU-second"
+    for scen in "${WS_SCENS[@]}"; do
+      printf '%-12s %12s %12s %12s | %8s %8s %8s   %5s %5s\n' "$scen" "$(fmt "${MED[$scen.portico.cpu]}" 2)" \
+        "$(fmt "${MED[$scen.node.cpu]}" 2)" "$(fmt "${MED[$scen.python.cpu]}" 2)" \
+        "$(fmt "${MED[$scen.portico.rpc]}")" "$(fmt "${MED[$scen.node.rpc]}")" "$(fmt "${MED[$scen.python.rpc]}")" \
+        "$(ratio "${MED[$scen.portico.rpc]}" "${MED[$scen.node.rpc]}")" \
+        "$(ratio "${MED[$scen.portico.rpc]}" "${MED[$scen.python.rpc]}")"
+    done
+    echo "(WebSocket echo, bench/ws_load: one binary message in flight per connection; wsN: N connections,"
+    echo " $WS_SMALL-byte messages; wsNk: N KiB messages on $WS_CONNS connections (or C for ...cC); MB = 10^6 bytes"
+    echo " of payload echoed back; the last two columns: portico/node and portico/python per CPU-second)"
+  fi
   if ((${#LOAD_SCENS[@]})); then
     for scen in "${LOAD_SCENS[@]}"; do
-      for s in "${ALLS[@]}"; do
+      for s in $(scen_peers "$scen"); do
         e=${MED[$scen.$s.err]}
         if ((e > 0)); then echo "warning: $scen $s: $e socket errors, non-2xx or short responses (see $LOG)"; fi
       done
@@ -913,8 +1163,8 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
   echo "{"
   echo "  \"timestamp\": $(jstr "$TS"),"
   echo "  \"machine\": {\"cpu\": $(jstr "$CPU_MODEL"), \"cpus\": $NCPU, \"memory\": $(jstr "$MEM_TOTAL"), \"os\": $(jstr "$OS"), \"kernel\": $(jstr "$KERNEL")},"
-  echo "  \"versions\": {\"nginx\": $(jstr "$NGINX_V"), \"h2o\": $(jstr "$H2O_V"), \"wrk\": $(jstr "$WRK_V"), \"h2load\": $(jstr "$H2LOAD_V"), \"portico\": $(jstr "$PORTICO_V")},"
-  echo "  \"settings\": {\"rounds\": $ROUNDS, \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"server_cpu\": $SERVER_CPU, \"client_cpu\": $CLIENT_CPU, \"pipe_conns\": $PIPE_CONNS, \"file_conns\": $FILE_CONNS, \"h2_streams\": $H2_STREAMS, \"idle_conns\": $IDLE_CONNS, \"servers\": [$(printf '"%s",' "${ACTIVE[@]}" | sed 's/,$//')]},"
+  echo "  \"versions\": {\"nginx\": $(jstr "$NGINX_V"), \"h2o\": $(jstr "$H2O_V"), \"wrk\": $(jstr "$WRK_V"), \"h2load\": $(jstr "$H2LOAD_V"), \"node\": $(jstr "$NODE_V"), \"ws\": $(jstr "$WS_V"), \"python_websockets\": $(jstr "$PYWS_V"), \"portico\": $(jstr "$PORTICO_V")},"
+  echo "  \"settings\": {\"rounds\": $ROUNDS, \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"server_cpu\": $SERVER_CPU, \"client_cpu\": $CLIENT_CPU, \"pipe_conns\": $PIPE_CONNS, \"file_conns\": $FILE_CONNS, \"h2_streams\": $H2_STREAMS, \"idle_conns\": $IDLE_CONNS, \"ws_conns\": $WS_CONNS, \"ws_small\": $WS_SMALL, \"servers\": [$(printf '"%s",' "${ACTIVE[@]}" | sed 's/,$//')]},"
   echo "  \"scenarios\": {"
   first=1
   for scen in $SCENARIOS; do
@@ -922,10 +1172,15 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
     first=0
     printf '    "%s": {' "$scen"
     sfirst=1
-    for s in "${ALLS[@]}"; do
+    for s in $(scen_peers "$scen"); do
       ((sfirst)) || printf ', '
       sfirst=0
-      if [[ $scen == idle ]]; then
+      if [[ $scen == ws* ]]; then
+        printf '"%s": {"round_trips_per_s": %s, "mb_per_s": %s, "server_cpu_s": %s, "round_trips_per_cpu_s": %s, "bytes_per_cpu_s": %s, "errors": %s, "message_bytes": %s, "conns": %s, "rounds_round_trips_per_s": %s, "rounds_mb_per_s": %s}' "$s" \
+          "$(jnum "${MED[$scen.$s.rps]}")" "$(jnum "${MED[$scen.$s.mbps]}")" "$(jnum "${MED[$scen.$s.cpu]}")" \
+          "$(jnum "${MED[$scen.$s.rpc]}")" "$(jnum "${MED[$scen.$s.bpc]}")" "${MED[$scen.$s.err]}" \
+          "$(ws_bytes "$scen")" "$(ws_conns "$scen")" "$(jrounds load "$scen" "$s" 5)" "$(jrounds load "$scen" "$s" 20)"
+      elif [[ $scen == idle ]]; then
         printf '"%s": {"bytes_per_idle_conn": %s, "open_conns": %s, "rounds_bytes_per_idle_conn": %s}' "$s" \
           "$(jnum "${MED[idle.$s.mem]}")" "$(jnum "${MED[idle.$s.open]}")" "$(jrounds idle idle "$s" 10)"
       elif [[ $scen == file* || $scen == h2file* ]]; then

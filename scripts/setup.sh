@@ -4,6 +4,10 @@
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --bench    also the benchmark peers (nginx, h2o, wrk, gnuplot); h2load, the
 #                               HTTP/2 load generator, is in nghttp2-client (always installed)
+# Node.js and npm (Debian's nodejs, npm) only when `node` / `npm` are not already in PATH: a
+# node installed otherwise is kept. Then `npm ci` in tests/interop/node (the npm package ws for
+# tests/interop/test_websocket_node.py and bench/ws_echo_node.js) when its node_modules is
+# missing or older than package-lock.json.
 set -euo pipefail
 
 pkgs=(
@@ -21,6 +25,13 @@ if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(nginx-light h2o wrk gnuplot-nox)   # nginx-light has the http_v2 and ssl modules
 fi
 
+# Node.js: keep whatever node/npm is there (another packaging may provide both in one package).
+if ! command -v node >/dev/null; then
+  pkgs+=(nodejs npm)
+elif ! command -v npm >/dev/null; then
+  pkgs+=(npm)
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,4 +47,13 @@ if ((${#missing[@]})); then
   if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null; then
     $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
   fi
+fi
+
+# npm packages for the interop tests and the WebSocket benchmark, exactly as locked.
+NODE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/interop/node
+if [[ -f $NODE_DIR/package-lock.json ]] &&
+   [[ ! -d $NODE_DIR/node_modules || $NODE_DIR/package-lock.json -nt $NODE_DIR/node_modules ]]; then
+  echo "setup: npm ci in tests/interop/node"
+  (cd "$NODE_DIR" && timeout 600 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$NODE_DIR/node_modules"   # newer than the lock file: not run again until it changes
 fi
