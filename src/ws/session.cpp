@@ -53,6 +53,34 @@ void buffer_cache::give(std::string&& s) noexcept {
   }
 }
 
+char* raw_block::grow(std::size_t n) {
+  if (capacity - size < n) {
+    const std::size_t want = std::max(size + n, capacity * 2);
+    std::unique_ptr<char[]> bigger(new char[want]);  // uninitialised: written by the caller
+    if (size > 0) std::memcpy(bigger.get(), data.get(), size);
+    data = std::move(bigger);
+    capacity = want;
+  }
+  return data.get() + size;
+}
+
+raw_block buffer_cache::take_raw() {
+  if (raws_.empty()) return {};
+  raw_block b = std::move(raws_.back());
+  raws_.pop_back();
+  b.size = 0;
+  return b;
+}
+
+void buffer_cache::give(raw_block&& b) noexcept {
+  if (b.capacity == 0 || b.capacity > max_capacity_ || raws_.size() >= max_buffers_) return;
+  b.size = 0;
+  try {
+    raws_.push_back(std::move(b));
+  } catch (...) {
+  }
+}
+
 session::session(const session_config& cfg, session_events& ev,
                  std::optional<deflate_params> deflate, buffer_cache* cache)
     : cfg_(cfg), events_(ev), cache_(cache), deflate_(deflate) {
@@ -114,14 +142,16 @@ void session::on_header(const frame_header& h) {
     msg_op_ = h.op;
     msg_compressed_ = h.rsv1;  // RFC 7692 §6: RSV1 on the first frame marks the message
     msg_.clear();
-    if (cache_ && msg_.capacity() <= 15) msg_ = cache_->take_string();
+    raw_.size = 0;
+    if (cache_ && !msg_compressed_ && raw_.capacity == 0) raw_ = cache_->take_raw();
+    if (cache_ && msg_compressed_ && msg_.capacity() <= 15) msg_ = cache_->take_string();
     msg_wire_ = 0;
     utf8_.reset();
   }
   msg_wire_ += h.length;
   // Uncompressed, the frame header already tells whether the message will be too big: refuse
   // before buffering any of it.
-  if (!msg_compressed_ ? msg_.size() + h.length > cfg_.max_message_size
+  if (!msg_compressed_ ? raw_.size + h.length > cfg_.max_message_size
                        : msg_wire_ > wire_limit(cfg_.max_message_size)) {
     fail(make_ws_error(close_code::message_too_big, "message over the size limit"));
     return;
@@ -129,8 +159,7 @@ void session::on_header(const frame_header& h) {
   // One allocation for the frame's payload instead of geometric growth.
   // (Capped: a header alone does not get a large buffer reserved.)
   if (!msg_compressed_ && h.length > 0)
-    msg_.reserve(msg_.size() +
-                 static_cast<std::size_t>(std::min<std::uint64_t>(h.length, 1 << 20)));
+    raw_.grow(static_cast<std::size_t>(std::min<std::uint64_t>(h.length, 1 << 20)));
 }
 
 void session::on_payload(std::span<const std::byte> p, std::uint64_t offset) {
@@ -140,10 +169,11 @@ void session::on_payload(std::span<const std::byte> p, std::uint64_t offset) {
     unmask_copy(reinterpret_cast<std::byte*>(ctrl_.data() + old), p, cur_.mask, offset);
     return;
   }
-  const std::size_t old = msg_.size();
   if (!msg_compressed_) {
-    msg_.resize(old + p.size());
-    unmask_copy(reinterpret_cast<std::byte*>(msg_.data() + old), p, cur_.mask, offset);
+    const std::size_t old = raw_.size;
+    unmask_copy(reinterpret_cast<std::byte*>(raw_.grow(p.size())), p, cur_.mask, offset);
+    raw_.size += p.size();
+    check_text(old);
   } else {
     // Unmask through a small buffer and inflate straight into the message: the compressed
     // bytes are never buffered whole.
@@ -164,9 +194,7 @@ void session::on_payload(std::span<const std::byte> p, std::uint64_t offset) {
       p = p.subspan(n);
       offset += n;
     }
-    return;
   }
-  check_text(old);
 }
 
 void session::inflate_failed(inflater::status st) {
@@ -181,7 +209,7 @@ void session::inflate_failed(inflater::status st) {
 // RFC 6455 §8.1: fail as soon as the text is not UTF-8, even in the middle of a message.
 void session::check_text(std::size_t from) {
   if (msg_op_ != opcode::text || state_ == state::closed) return;
-  if (!utf8_.feed(std::string_view(msg_).substr(from)))
+  if (!utf8_.feed(message().substr(from)))
     fail(make_ws_error(close_code::invalid_payload, "text message is not UTF-8"));
 }
 
@@ -205,12 +233,17 @@ void session::on_frame_end() {
     fail(make_ws_error(close_code::invalid_payload, "text message ends inside a character"));
     return;
   }
-  events_.on_message(msg_op_, msg_);
+  events_.on_message(msg_op_, message());
   msg_.clear();
+  raw_.size = 0;
   // Do not hold a large buffer while idle: it goes back to the thread's cache (or is freed).
   if (msg_.capacity() > 64 * 1024) {
     if (cache_) cache_->give(std::move(msg_));
     std::string().swap(msg_);
+  }
+  if (raw_.capacity > 64 * 1024) {
+    if (cache_) cache_->give(std::move(raw_));
+    raw_ = raw_block{};
   }
 }
 

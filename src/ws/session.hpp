@@ -105,6 +105,16 @@ class session_events {
 /// queued frames and incoming messages reuse memory instead of allocating, and page-faulting,
 /// for every message. Keeps at most `max_buffers` buffers of at most `max_capacity` bytes each
 /// (a large message's buffer goes back to the allocator). One thread only.
+/// Storage without initialisation (a message is written once, by unmasking into it).
+struct raw_block {
+  std::unique_ptr<char[]> data;
+  std::size_t size = 0;
+  std::size_t capacity = 0;
+  /// Room for `n` more bytes (keeping the first `size`); returns where they go.
+  char* grow(std::size_t n);
+  std::string_view view() const noexcept { return {data.get(), size}; }
+};
+
 class buffer_cache {
  public:
   explicit buffer_cache(std::size_t max_buffers = 32, std::size_t max_capacity = 256 * 1024)
@@ -114,8 +124,11 @@ class buffer_cache {
   std::string take_string();
   void give(std::vector<std::byte>&& b) noexcept;
   void give(std::string&& s) noexcept;
+  raw_block take_raw();
+  void give(raw_block&& b) noexcept;
 
  private:
+  std::vector<raw_block> raws_;
   std::size_t max_buffers_, max_capacity_;
   std::vector<std::vector<std::byte>> bytes_;
   std::vector<std::string> strings_;
@@ -232,7 +245,11 @@ class session {
   frame_parser parser_;
   frame_header cur_{};
   // The data message being assembled.
-  std::string msg_;
+  std::string msg_;  // a compressed message, inflated
+  raw_block raw_;    // an uncompressed message (no zero fill before unmasking into it)
+  std::string_view message() const noexcept {
+    return msg_compressed_ ? std::string_view(msg_) : raw_.view();
+  }
   opcode msg_op_ = opcode::binary;
   bool msg_compressed_ = false;
   std::uint64_t msg_wire_ = 0;
