@@ -802,7 +802,7 @@ bool session::finish_head(stream& s, bool end_stream) {
       streamed = events_.wants_body_stream(s);
     }
     if (streamed) {
-      s.tunnel = s.body_streaming = true;
+      s.body_streaming = true;
       dispatch(s);
       return true;
     }
@@ -827,7 +827,7 @@ void session::finish_request(stream& s) {
     if (s.end_stream_sent) close_stream(s);
     return;
   }
-  if (s.tunnel) {
+  if (s.body_streaming) {
     // A streamed body ended with trailers (the DATA path handles END_STREAM on DATA).
     if (s.on_body_data) {
       auto fn = s.on_body_data;
@@ -934,7 +934,7 @@ void session::on_data(const frame_view& f, const data_frame& d) {
   }
   s->recv_window -= len;
   s->recv_unacked += len;
-  if (s->tunnel) {
+  if (s->body_streaming) {
     // Handed on as it arrives (the tunnelled protocol or the handler bounds what it keeps), so
     // the window is returned at once; no request body limit applies.
     s->body_received += d.data.size();

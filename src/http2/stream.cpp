@@ -11,7 +11,6 @@ void stream::recycle_as(std::uint32_t stream_id) noexcept {
   header_views.clear();
   method_off = method_len = path_off = path_len = 0;
   scheme_off = scheme_len = protocol_off = protocol_len = 0;
-  tunnel = false;
   request_has_content_length = false;
   request_content_length = 0;
   body_received = 0;

@@ -59,7 +59,6 @@ class stream final : public detail::exchange {
   std::uint32_t method_off = 0, method_len = 0, path_off = 0, path_len = 0;
   std::uint32_t scheme_off = 0, scheme_len = 0;      // :scheme, for the requests we push
   std::uint32_t protocol_off = 0, protocol_len = 0;  // :protocol (RFC 8441)
-  bool tunnel = false;  // extended CONNECT or a stream_body route: DATA to on_body_data
   bool request_has_content_length = false;  // (exchange::has_content_length: the response's)
   std::uint64_t request_content_length = 0;
   std::uint64_t body_received = 0;  // DATA payload bytes (padding excluded)

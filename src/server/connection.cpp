@@ -685,22 +685,24 @@ void connection::websocket_request(detail::exchange& x, const ws_endpoint& ep) {
     body += '\n';
     res.header("Content-Type", "text/plain; charset=utf-8").send(std::move(body));
   };
+  // The RFC and Origin checks passed: the application's hook has the last word. True when
+  // the handshake may go on (else it was refused).
+  auto handshake_allowed = [&](const ws::handshake_result& h) {
+    if (!h.accepted()) {
+      refuse(h.status, h.detail, h.fields);
+      return false;
+    }
+    const int status = ep.handlers.on_upgrade ? ep.handlers.on_upgrade(x.req()) : 0;
+    if (status == 0) return true;
+    refuse(status >= 400 && status <= 599 ? status : 403, "refused by the application", {});
+    return false;
+  };
   if (x.version == 20 && x.method == "CONNECT" && !x.protocol.empty()) {
     // RFC 8441: extended CONNECT with :protocol websocket on an HTTP/2 stream.
     std::string_view authority = x.req().header("host");
     ws::connect_request rq{x.method, x.protocol, tls_ ? "https" : "http", authority, x.headers};
     ws::handshake_result h = ws::accept_extended_connect(rq, ep.policy);
-    if (h.accepted() && ep.handlers.on_upgrade) {
-      const int status = ep.handlers.on_upgrade(x.req());
-      if (status != 0) {
-        refuse(status >= 400 && status <= 599 ? status : 403, "refused by the application", {});
-        return;
-      }
-    }
-    if (!h.accepted()) {
-      refuse(h.status, h.detail, h.fields);
-      return;
-    }
+    if (!handshake_allowed(h)) return;
     worker_stats::add(st.ws_upgrades);
     res.status(200);
     for (const auto& [n, v] : h.fields)
@@ -721,17 +723,7 @@ void connection::websocket_request(detail::exchange& x, const ws_endpoint& ep) {
   }
   ws::upgrade_request rq{x.method, x.version, x.headers, tls_ != nullptr};
   ws::handshake_result h = ws::accept_upgrade(rq, ep.policy);
-  if (!h.accepted()) {
-    refuse(h.status, h.detail, h.fields);
-    return;
-  }
-  if (ep.handlers.on_upgrade) {
-    const int status = ep.handlers.on_upgrade(x.req());
-    if (status != 0) {
-      refuse(status >= 400 && status <= 599 ? status : 403, "refused by the application", {});
-      return;
-    }
-  }
+  if (!handshake_allowed(h)) return;
   if (!x.body.empty() || session_.pipeline_size() != 1) {
     refuse(400, "a WebSocket handshake has no body and is not pipelined", {});
     return;

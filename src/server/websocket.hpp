@@ -155,8 +155,8 @@ namespace portico::detail {
 /// What a portico::websocket handle points to; outlives the connection while handles exist.
 class ws_link {
  public:
-  ws_link(engine::ws_transport* p, std::string proto_name, std::string request_target, std::string ip,
-          unsigned worker)
+  ws_link(engine::ws_transport* p, std::string proto_name, std::string request_target,
+          std::string ip, unsigned worker)
       : proto(p),
         subprotocol(std::move(proto_name)),
         target(std::move(request_target)),
