@@ -10,6 +10,7 @@ PORTICO_TIMEOUT_SCALE) and the browser is stopped on cleanup.
 import asyncio
 import json
 import os
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -71,19 +72,38 @@ class Browser:
         return self
 
     def close(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc is not None:
+            # The whole process group (start_new_session): the browser's helper processes may
+            # outlive the main one and keep writing into the profile being removed.
+            if self.proc.poll() is None:
+                self._signal_group(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+            self._signal_group(signal.SIGKILL)
+            if self.proc.poll() is None:
                 self.proc.wait(timeout=10)
         if self._log is not None:
             self._log.close()
             self._log = None
         if self.profile is not None:
-            self.profile.cleanup()
+            # A killed helper may still be leaving: retry briefly (bounded).
+            for attempt in range(20):
+                try:
+                    self.profile.cleanup()
+                    break
+                except OSError:
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.1)
             self.profile = None
+
+    def _signal_group(self, sig):
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def log(self):
         if self._log is None:
