@@ -38,7 +38,10 @@ class ConformanceBase:
         (root / "hello.txt").write_bytes(HELLO)
         cls.big = bytes(range(256)) * 4096  # 1 MiB
         (root / "big.bin").write_bytes(cls.big)
-        cls.server = Server(["--threads", "1"], root=root, kind="test").start()
+        # A keep-alive timeout far above any case: under a loaded sanitizer build a client may
+        # pause long enough for the 5 s default to start a graceful GOAWAY mid-case.
+        cls.server = Server(["--threads", "1", "--keepalive-timeout", "120"], root=root,
+                            kind="test").start()
 
     @classmethod
     def tearDownClass(cls):
