@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -109,11 +110,47 @@ struct static_root {
       // ".." was resolved away before, so only a symbolic link can lead outside: allowed.
       return ::openat(dir.get(), rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     }
-    open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    return static_cast<int>(::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how));
+    if (!openat2_missing.load(std::memory_order_relaxed)) {
+      open_how how{};
+      how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+      int fd = static_cast<int>(::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how));
+      if (fd >= 0 || errno != ENOSYS) return fd;
+      // Kernels before 5.6, seccomp filters that predate openat2 and valgrind answer ENOSYS.
+      openat2_missing.store(true, std::memory_order_relaxed);
+    }
+    return open_beneath_walk(rel);
   }
+
+  // Without openat2: one component at a time with O_NOFOLLOW, so no symbolic link is followed
+  // at all (stricter than RESOLVE_BENEATH, which allows links that stay below the root).
+  int open_beneath_walk(const std::string& rel) const noexcept {
+    constexpr int leaf_flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW;
+    int at = dir.get();
+    unique_fd held;
+    std::size_t start = 0;
+    for (;;) {
+      std::size_t slash = rel.find('/', start);
+      if (slash == std::string::npos) {
+        // openat() of a name with no '/' cannot escape `at` except through ".." (resolved
+        // away before) or a link (refused by O_NOFOLLOW).
+        return ::openat(at, rel.c_str() + start, leaf_flags);
+      }
+      std::string part = rel.substr(start, slash - start);
+      start = slash + 1;
+      if (part.empty() || part == ".") continue;
+      if (part == "..") {
+        errno = ENOENT;
+        return -1;
+      }
+      int next = ::openat(at, part.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      if (next < 0) return -1;
+      held = unique_fd(next);
+      at = next;
+    }
+  }
+
+  static inline std::atomic<bool> openat2_missing{false};
 };
 
 void load_mime_types(static_root& r) {
