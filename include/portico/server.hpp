@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -180,6 +181,21 @@ class server {
   int run();
   /// Asks run() to drain and return. Thread-safe; also safe from a handler.
   void stop() noexcept;
+
+  /// Before start() only: `fn` runs on each worker thread when the drain begins (SIGINT,
+  /// SIGTERM or stop()), before that worker's connections are told (HTTP/2 GOAWAY, HTTP/1.1
+  /// `Connection: close`) and before its listening sockets close. Long-lived responses end
+  /// there so that they do not hold the drain until shutdown_timeout_ms; requests that are
+  /// still running can see the drain in it (portico::grpc::health reports NOT_SERVING and ends
+  /// its Watch calls). Not run when the server is destroyed without a drain.
+  void on_drain(std::function<void()> fn);
+
+  /// A function that runs its argument on every worker thread of this server (one copy each,
+  /// queued behind what the worker is doing), callable from any thread. Before start() and
+  /// once the workers stopped it does nothing; it stays safe to call after the server is
+  /// destroyed. For fanning a rare change out to per-worker state (portico::grpc::health's
+  /// status changes reach its Watch calls this way) without a lock on the request path.
+  std::function<void(std::function<void()>)> worker_broadcast() const;
 
   /// The bound cleartext addresses ("127.0.0.1:8080"), useful with port 0. After start().
   std::vector<std::string> local_addresses() const;

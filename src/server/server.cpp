@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -34,6 +35,18 @@ struct server::impl {
   engine::ws_hub ws_hub;                      // WebSocket publish/subscribe across the workers
   std::unique_ptr<engine::observer> sampler;  // with metrics or the status page
   std::atomic<bool> stop_requested{false};
+  std::vector<std::function<void()>> drain_hooks;  // server::on_drain, given to each worker
+  // The workers that worker_broadcast() reaches: set while they run, emptied once they
+  // stopped. Shared with the broadcast functions, which may outlive the server.
+  struct broadcast_targets {
+    std::mutex mu;
+    std::vector<engine::worker*> workers;
+  };
+  std::shared_ptr<broadcast_targets> broadcast = std::make_shared<broadcast_targets>();
+  void clear_broadcast() noexcept {
+    std::lock_guard<std::mutex> g(broadcast->mu);
+    broadcast->workers.clear();
+  }
   bool started = false;
   bool metrics_on = false;
   bool status_on = false;
@@ -168,6 +181,7 @@ server::~server() {
   impl_->stop_sampler();
   if (impl_->started) {
     stop();
+    impl_->clear_broadcast();
     for (auto& w : impl_->workers)
       w->stop_now();
     for (auto& w : impl_->workers)
@@ -387,11 +401,20 @@ void server::start() {
       impl_->hubs.push_back(std::move(hub));
     }
   }
+  for (auto& w : impl_->workers)
+    for (const auto& hook : impl_->drain_hooks)
+      w->on_drain(hook);
   // The sampler exists before the workers run (their handlers read the pointer); its thread
   // starts after them.
   if (observed) impl_->make_sampler();
   for (auto& w : impl_->workers)
     w->start();
+  {
+    std::lock_guard<std::mutex> g(impl_->broadcast->mu);
+    impl_->broadcast->workers.clear();
+    for (auto& w : impl_->workers)
+      impl_->broadcast->workers.push_back(w.get());
+  }
   if (impl_->sampler) impl_->sampler->start();
   impl_->started = true;
   for (const auto& a : c.addresses) {
@@ -436,6 +459,7 @@ int server::run() {
     w->drain();
   for (auto& w : impl_->workers)
     w->join();
+  impl_->clear_broadcast();
   impl_->started = false;
   LOG_INFO("stopped");
   return 0;
@@ -443,6 +467,20 @@ int server::run() {
 
 void server::stop() noexcept {
   impl_->stop_requested.store(true);
+}
+
+void server::on_drain(std::function<void()> fn) {
+  if (impl_->started) throw std::logic_error("server::on_drain after start()");
+  if (fn) impl_->drain_hooks.push_back(std::move(fn));
+}
+
+std::function<void(std::function<void()>)> server::worker_broadcast() const {
+  // Holds the shared target list, not the server: safe after the server is gone.
+  return [targets = impl_->broadcast](std::function<void()> fn) {
+    std::lock_guard<std::mutex> g(targets->mu);
+    for (engine::worker* w : targets->workers)
+      w->post(fn);
+  };
 }
 
 std::vector<std::string> server::local_addresses() const {
