@@ -181,12 +181,25 @@ using method_handler = std::function<void(call)>;
 class services {
  public:
   explicit services(service_options opts = {});
+  /// A copy has its own method list and service names.
+  services(const services& o);
+  services& operator=(const services& o);
+  services(services&&) noexcept = default;
+  services& operator=(services&&) noexcept = default;
+  ~services() = default;
 
   /// Adds a method by its full path ("/package.Service/Method"). Throws std::invalid_argument
   /// for a path not of that form.
   services& add(std::string_view full_method, method_handler h);
 
   const service_options& options() const noexcept { return *opts_; }
+
+  /// The names of the services added so far ("package.Service"), in the order of their first
+  /// method. The list is shared: a holder sees services added later (all adds happen before
+  /// the server starts), which is how reflection's list_services names every mounted service.
+  std::shared_ptr<const std::vector<std::string>> service_names() const noexcept {
+    return service_names_;
+  }
 
   /// Adds the routes to `srv` (before srv.start()): POST for each method, POST
   /// "/package.Service/*" answering UNIMPLEMENTED for the unknown methods of each service,
@@ -198,10 +211,13 @@ class services {
     // client half-closes): the method routes take their body streamed.
     for (const auto& [path, h] : methods_)
       srv.route("POST", path, make_handler(h), portico::server::route_options{true});
-    for (const auto& s : service_names_)
+    for (const auto& s : *service_names_)
       srv.post("/" + s + "/*", make_handler(nullptr));
     if (opts_->unimplemented_fallback) srv.post("/*", make_handler(nullptr));
   }
+
+  /// The handler added for `full_method` ("/package.Service/Method"), or nullptr.
+  method_handler method(std::string_view full_method) const;
 
   /// The HTTP handler of one method (nullptr: answers UNIMPLEMENTED). mount() uses it.
   portico::handler make_handler(method_handler h) const;
@@ -209,7 +225,8 @@ class services {
  private:
   std::shared_ptr<const service_options> opts_;
   std::vector<std::pair<std::string, method_handler>> methods_;
-  std::vector<std::string> service_names_;
+  std::shared_ptr<std::vector<std::string>> service_names_ =
+      std::make_shared<std::vector<std::string>>();
 };
 
 }  // namespace portico::grpc

@@ -272,6 +272,20 @@ portico::response& call::response() noexcept {
 services::services(service_options opts)
     : opts_(std::make_shared<const service_options>(std::move(opts))) {}
 
+services::services(const services& o)
+    : opts_(o.opts_),
+      methods_(o.methods_),
+      service_names_(std::make_shared<std::vector<std::string>>(*o.service_names_)) {}
+
+services& services::operator=(const services& o) {
+  if (this != &o) {
+    opts_ = o.opts_;
+    methods_ = o.methods_;
+    service_names_ = std::make_shared<std::vector<std::string>>(*o.service_names_);
+  }
+  return *this;
+}
+
 services& services::add(std::string_view full_method, method_handler h) {
   // "/" Service-Name "/" Method-Name, neither empty.
   if (full_method.size() < 4 || full_method.front() != '/')
@@ -285,10 +299,16 @@ services& services::add(std::string_view full_method, method_handler h) {
         c == ':' || c == '*' || c == '?' || c == '%')
       throw std::invalid_argument("gRPC method path has a character routes cannot match");
   std::string service(full_method.substr(1, slash - 1));
-  if (std::find(service_names_.begin(), service_names_.end(), service) == service_names_.end())
-    service_names_.push_back(std::move(service));
+  if (std::find(service_names_->begin(), service_names_->end(), service) == service_names_->end())
+    service_names_->push_back(std::move(service));
   methods_.emplace_back(std::string(full_method), std::move(h));
   return *this;
+}
+
+method_handler services::method(std::string_view full_method) const {
+  for (const auto& [path, h] : methods_)
+    if (path == full_method) return h;
+  return nullptr;
 }
 
 portico::handler services::make_handler(method_handler h) const {
