@@ -2,7 +2,12 @@
 // (doc/interop-test-descriptions.md), for test_grpc.py and gRPC's own interop clients.
 //
 //   grpc_interop_server --port=N [--use_tls=true|false] [--host=127.0.0.1]
-//                       [--max_message_size=BYTES] [--threads=N]
+//                       [--max_message_size=BYTES] [--threads=N] [--shutdown_timeout_ms=N]
+//
+// Also serves grpc.health.v1.Health ("" and grpc.testing.TestService SERVING until the drain),
+// grpc.testing.XdsUpdateHealthService (SetServing / SetNotServing switch both, as gRPC's xDS
+// interop server does) and, when built with portico_grpc_reflection, server reflection
+// (grpc.reflection.v1 and v1alpha).
 //
 // With TLS it serves the interop test certificate (server1.pem, server1.key; clients trust
 // ca.pem and use the server name foo.test.google.fr) with ALPN h2. Requests are dispatched
@@ -18,7 +23,11 @@
 #include <string_view>
 
 #include "portico/grpc.hpp"
+#include "portico/grpc_health.hpp"
 #include "portico/grpc_protobuf.hpp"
+#ifdef PORTICO_HAVE_GRPC_REFLECTION
+#include "portico/grpc_reflection.hpp"
+#endif
 #include "portico/portico.hpp"
 #include "src/proto/grpc/testing/empty.pb.h"
 #include "src/proto/grpc/testing/messages.pb.h"
@@ -225,6 +234,24 @@ void add_test_service(rpc::services& svc) {
   // UnimplementedCall is not registered: "/grpc.testing.TestService/*" answers UNIMPLEMENTED.
 }
 
+// grpc.testing.XdsUpdateHealthService: the interop way of changing a server's health status.
+void add_health_control(rpc::services& svc, rpc::health health) {
+  auto set = [health](rpc::serving_status st) mutable {
+    health.set_status("", st);
+    health.set_status("grpc.testing.TestService", st);
+  };
+  rpc::add_unary<pb::Empty, pb::Empty>(svc, "/grpc.testing.XdsUpdateHealthService/SetServing",
+                                       [set](rpc::call c, const pb::Empty&) mutable {
+                                         set(rpc::serving_status::serving);
+                                         rpc::finish_with(c, pb::Empty{});
+                                       });
+  rpc::add_unary<pb::Empty, pb::Empty>(svc, "/grpc.testing.XdsUpdateHealthService/SetNotServing",
+                                       [set](rpc::call c, const pb::Empty&) mutable {
+                                         set(rpc::serving_status::not_serving);
+                                         rpc::finish_with(c, pb::Empty{});
+                                       });
+}
+
 bool flag(std::string_view arg, std::string_view name, std::string_view& value) {
   if (arg.substr(0, name.size()) != name) return false;
   value = arg.substr(name.size());
@@ -234,7 +261,8 @@ bool flag(std::string_view arg, std::string_view name, std::string_view& value) 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "grpc_interop_server: %s\nusage: grpc_interop_server --port=N "
-               "[--use_tls=true|false] [--host=ADDR] [--max_message_size=BYTES] [--threads=N]\n",
+               "[--use_tls=true|false] [--host=ADDR] [--max_message_size=BYTES] [--threads=N] "
+               "[--shutdown_timeout_ms=N]\n",
                why);
   std::exit(2);
 }
@@ -255,6 +283,7 @@ int main(int argc, char** argv) {
   bool tls = false;
   unsigned long max_message = 4 * 1024 * 1024;
   unsigned long threads = 1;
+  unsigned long shutdown_ms = 10000;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i], v;
     if (flag(a, "--port=", v)) {
@@ -268,6 +297,9 @@ int main(int argc, char** argv) {
       max_message = number(v, "bad --max_message_size");
     } else if (flag(a, "--threads=", v)) {
       threads = number(v, "bad --threads");
+    } else if (flag(a, "--shutdown_timeout_ms=", v)) {
+      shutdown_ms = number(v, "bad --shutdown_timeout_ms");
+      if (shutdown_ms == 0 || shutdown_ms > 3600000) usage("bad --shutdown_timeout_ms");
     } else {
       usage("unknown argument");
     }
@@ -287,6 +319,7 @@ int main(int argc, char** argv) {
     opts.listen = {addr};
   }
   opts.threads = static_cast<unsigned>(threads);
+  opts.shutdown_timeout_ms = static_cast<unsigned>(shutdown_ms);
   // Whole request bodies: room for a stream of maximum-size messages.
   opts.max_body_size = std::max<std::uint64_t>(4 * max_message + 1024, 8u << 20);
 
@@ -298,6 +331,13 @@ int main(int argc, char** argv) {
 
   try {
     portico::server srv(opts);
+    rpc::health health;
+    health.set_status("grpc.testing.TestService", rpc::serving_status::serving);
+    add_health_control(svc, health);
+    health.add_to(svc, srv);  // NOT_SERVING, and Watch calls end, when the drain begins
+#ifdef PORTICO_HAVE_GRPC_REFLECTION
+    rpc::reflection::add_to(svc);
+#endif
     svc.mount(srv);
     srv.start();
     for (const auto& a : tls ? srv.local_tls_addresses() : srv.local_addresses())
