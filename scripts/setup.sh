@@ -19,6 +19,7 @@ pkgs=(
   curl nghttp2-client python3 python3-h2 python3-hyperframe   # nghttp2-client: nghttp, h2load
   iproute2 procps psmisc nftables   # nftables: tcpstat tests drop SYN-ACKs in a namespace
   python3-grpcio python3-protobuf   # gRPC interop tests (tests/interop/test_grpc.py)
+  grpc-proto                        # health.proto, reflection.proto: src/grpc_reflection, test_grpc_health.py
   chromium python3-websockets       # status page and HTTP/2 browser tests: headless Chromium over DevTools
 )
 if [[ "${1:-}" == "--bench" ]]; then
