@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "portico/grpc_health.hpp"
 
 namespace portico::cli {
 
@@ -115,6 +116,9 @@ Options of serve (defaults in brackets):
   --ws-idle-ping S            Ping a connection idle for S seconds; no answer within 10 s:
                               dropped [off]
   --ws-no-deflate             Do not negotiate permessage-deflate [negotiated when offered]
+ gRPC (docs/grpc.md)
+  --grpc-health               Serve grpc.health.v1.Health (Check, Watch) over HTTP/2: the
+                              server ("") is SERVING, NOT_SERVING once it drains [off]
  Observability
   --access-log [PATH]         Combined-format access log to PATH, or stderr without PATH [off]
   --metrics PATH              Serve Prometheus metrics at URL path PATH [off]
@@ -311,6 +315,8 @@ serve_config parse_serve_args(int argc, char** argv) {
       cfg.ws.idle_ping_ms = parse_seconds_ms(a, value());
     } else if (a == "--ws-no-deflate") {
       cfg.ws.permessage_deflate = false;
+    } else if (a == "--grpc-health") {
+      cfg.grpc_health = true;
     } else if (a == "--status") {
       cfg.status_path = value();
       if (cfg.status_path.size() < 2 || cfg.status_path[0] != '/')
@@ -381,6 +387,18 @@ void add_websocket_endpoints(server& srv, const serve_config& cfg) {
     };
     srv.websocket(cfg.ws_chat_path, std::move(h), cfg.ws);
   }
+}
+
+void add_grpc_services(server& srv, const serve_config& cfg) {
+  if (!cfg.grpc_health) return;
+  // No UNIMPLEMENTED fallback for every POST: the other paths keep their 404/405 answers (a
+  // gRPC client reads the 404 of an unknown service as UNIMPLEMENTED too).
+  grpc::service_options o;
+  o.unimplemented_fallback = false;
+  grpc::services svc(o);
+  grpc::health health;  // "" SERVING; NOT_SERVING and Watch calls end when the drain begins
+  health.add_to(svc, srv);
+  svc.mount(srv);
 }
 
 }  // namespace portico::cli

@@ -19,6 +19,7 @@ struct serve_config {
   std::string ws_echo_path;  ///< empty: no WebSocket echo endpoint
   std::string ws_chat_path;  ///< empty: no WebSocket chat endpoint
   websocket_options ws;      ///< options of those endpoints
+  bool grpc_health = false;  ///< serve grpc.health.v1.Health (--grpc-health)
   bool help = false;
 };
 
@@ -29,6 +30,10 @@ serve_config parse_serve_args(int argc, char** argv);
 /// Registers the WebSocket endpoints asked for (--ws-echo: each message back as it came;
 /// --ws-chat: each text message to every client of the endpoint, across workers).
 void add_websocket_endpoints(server& srv, const serve_config& cfg);
+
+/// Mounts the gRPC services asked for (--grpc-health: grpc.health.v1.Health, "" SERVING until
+/// the drain). Before srv.start(), after the server's other POST routes.
+void add_grpc_services(server& srv, const serve_config& cfg);
 
 /// Prints "portico: MSG" and a hint to stderr and exits with status 2.
 [[noreturn]] void usage_error(const std::string& msg);

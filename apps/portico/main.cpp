@@ -28,6 +28,7 @@ int serve(int argc, char** argv) {
     if (!cfg.metrics_path.empty()) srv.metrics(cfg.metrics_path);
     if (!cfg.status_path.empty()) srv.status_page(cfg.status_path);
     portico::cli::add_websocket_endpoints(srv, cfg);
+    portico::cli::add_grpc_services(srv, cfg);
     srv.static_files("/", cfg.dir, cfg.files);
     LOG_INFO("serving %s", cfg.dir.c_str());
     return srv.run();

@@ -10,6 +10,7 @@ package path, grpc/..., would shadow grpcio's `grpc`). Every call has a deadline
 is bounded, the server listens on 127.0.0.1 port 0.
 """
 
+import http.client
 import importlib.util
 import os
 import shutil
@@ -21,7 +22,7 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import scaled
+from harness import Server, scaled
 
 try:
     import grpc
@@ -264,6 +265,51 @@ def grpc_messages(data):
         out.append(data[5:5 + n])
         data = data[5 + n:]
     raise AssertionError("too many messages")
+
+
+class PorticoServeHealthTest(unittest.TestCase):
+    """`portico serve --grpc-health`: the whole server's status, NOT_SERVING on the drain; the
+    other routes keep their answers."""
+
+    T = 20
+
+    def serve(self, *args):
+        server = Server(kind="portico", args=list(args), metrics=False).start()
+        self.addCleanup(server.kill)
+        ch = grpc.insecure_channel("127.0.0.1:%d" % server.port)
+        self.addCleanup(ch.close)
+        return server, HealthStub(ch)
+
+    def test_health_and_drain(self):
+        server, stub = self.serve("--grpc-health", "--shutdown-timeout", "60")
+        t = scaled(self.T)
+        self.assertEqual(stub.Check(req(""), timeout=t).status, SERVING)
+        with self.assertRaises(grpc.RpcError) as cm:
+            stub.Check(req("pkg.Other"), timeout=t)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.NOT_FOUND)
+        # No UNIMPLEMENTED fallback: a POST elsewhere keeps the static files' 405.
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=t)
+        conn.request("POST", "/index.html", body=b"x")
+        self.assertEqual(conn.getresponse().status, 405)
+        conn.close()
+        w = stub.Watch(req(""), timeout=t)
+        self.assertEqual(next(w).status, SERVING)
+        server.signal(signal.SIGTERM)
+        self.assertEqual(next(w).status, NOT_SERVING)
+        with self.assertRaises(grpc.RpcError) as cm:
+            next(w)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        self.assertEqual(server.wait(scaled(30)), 0)
+        self.assertNotIn("shutdown timeout", server.stderr_text())
+
+    def test_off_by_default(self):
+        # Without the flag the path is the static files' (GET only): HTTP 405, which has no
+        # gRPC mapping (doc/http-grpc-status-mapping.md): UNKNOWN.
+        server, stub = self.serve()
+        with self.assertRaises(grpc.RpcError) as cm:
+            stub.Check(req(""), timeout=scaled(self.T))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNKNOWN)
+        self.assertIn("405", cm.exception.details())
 
 
 class ReflectionTest(unittest.TestCase):
