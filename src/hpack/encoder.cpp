@@ -12,25 +12,26 @@
 namespace portico::hpack {
 namespace {
 
-// Fields whose values rarely repeat on a connection (see encoder.hpp).
-bool unlikely_to_repeat(std::string_view name) noexcept {
+// Fields whose values rarely repeat on a connection (see encoder.hpp): the slot of the
+// encoder's repeat memory for the name, or -1 for any other name.
+int unlikely_slot(std::string_view name) noexcept {
   switch (name.size()) {
     case 3:
-      return name == "age";
+      return name == "age" ? 0 : -1;
     case 4:
-      return name == "etag";
+      return name == "etag" ? 1 : -1;
     case 5:
-      return name == ":path";
+      return name == ":path" ? 2 : -1;
     case 8:
-      return name == "location";
+      return name == "location" ? 3 : -1;
     case 13:
-      return name == "content-range" || name == "if-none-match";
+      return name == "content-range" ? 4 : name == "if-none-match" ? 5 : -1;
     case 14:
-      return name == "content-length";
+      return name == "content-length" ? 6 : -1;
     case 17:
-      return name == "if-modified-since";
+      return name == "if-modified-since" ? 7 : -1;
     default:
-      return false;
+      return -1;
   }
 }
 
@@ -63,14 +64,32 @@ bool encoder::is_sensitive(const header_field& f) const noexcept {
   if (f.never_indexed) return true;
   if (options_.indexing == indexing_policy::all) return false;
   const std::string_view n = f.name;
-  return n == "authorization" || n == "proxy-authorization" || n == "set-cookie" ||
-         (n == "cookie" && f.value.size() < options_.never_index_cookies_below);
+  switch (n.size()) {
+    case 6:
+      return n == "cookie" && f.value.size() < options_.never_index_cookies_below;
+    case 10:
+      return n == "set-cookie";
+    case 13:
+      return n == "authorization";
+    case 19:
+      return n == "proxy-authorization";
+    default:
+      return false;
+  }
 }
 
-bool encoder::should_index(const header_field& f) const noexcept {
+bool encoder::should_index(const header_field& f, std::uint32_t field_hash) noexcept {
   if (options_.indexing == indexing_policy::all) return true;
   // An entry over 3/4 of the table would evict most of what is there.
-  return field_size(f.name, f.value) <= table_.max_size() / 4 * 3 && !unlikely_to_repeat(f.name);
+  if (field_size(f.name, f.value) > table_.max_size() / 4 * 3) return false;
+  const int slot = unlikely_slot(f.name);
+  if (slot < 0) return true;
+  // A value of a per-resource field is indexed once it was sent twice in a row under that
+  // name (the same file fetched again and again, a constant content-length): from then on it
+  // repeats, and an index is one octet instead of the literal.
+  const bool again = last_unlikely_[slot] == field_hash;
+  last_unlikely_[slot] = field_hash;
+  return again;
 }
 
 // Dynamic index (1 = newest) of the entry (name, value), 0 if none.
@@ -171,7 +190,7 @@ std::byte* encoder::encode_field(const header_field& f, std::byte* p) {
     if (const std::uint32_t d = find_name(name_hash, f.name); d != 0)
       name_index = static_cast<std::uint32_t>(static_table_size) + d;
   }
-  const bool index = !sensitive && should_index(f);
+  const bool index = !sensitive && should_index(f, field_hash);
   if (sensitive)
     p = encode_integer(name_index, 4, 0x10, p);  // §6.2.3 never indexed
   else if (index)

@@ -17,7 +17,9 @@
 //      and it is added to the dynamic table ("with incremental indexing", §6.2.1) unless
 //        - its value is unlikely to repeat: :path, content-length, content-range, age, etag,
 //          if-modified-since, if-none-match, location (request paths and validators are per
-//          resource; indexing them would push out entries that do repeat), or
+//          resource; indexing them would push out entries that do repeat) -- except when the
+//          same value was the last one sent under that name: a value seen twice in a row is
+//          indexed (a resource fetched again and again, a constant length), or
 //        - the entry would take more than 3/4 of the table (it would flush what is there);
 //      those are sent "without indexing" (§6.2.2).
 //   Strings are Huffman-coded when that is strictly shorter (§5.2).
@@ -103,7 +105,7 @@ class encoder {
   std::byte* encode_field(const header_field& f, std::byte* p);
   std::byte* write_string(std::string_view s, std::byte* p) const noexcept;
   bool is_sensitive(const header_field& f) const noexcept;
-  bool should_index(const header_field& f) const noexcept;
+  bool should_index(const header_field& f, std::uint32_t field_hash) noexcept;
   std::uint32_t find_field(std::uint32_t hash, std::string_view name,
                            std::string_view value) const noexcept;
   std::uint32_t find_name(std::uint32_t hash, std::string_view name) const noexcept;
@@ -120,6 +122,8 @@ class encoder {
   std::unique_ptr<std::uint32_t[]> field_buckets_;
   std::size_t meta_cap_ = 0;  // power of two >= the most entries max_table_size allows
   std::size_t bucket_mask_ = 0;
+  // The hash of the last value sent under each "unlikely to repeat" name (should_index).
+  std::uint32_t last_unlikely_[8] = {};
 };
 
 }  // namespace portico::hpack

@@ -866,7 +866,7 @@ void session::answer(stream& s, int status, std::string_view detail) {
   s.dispatched = true;
   s.status = status;
   s.fields.clear();
-  s.fields.push_back({"content-type", "text/plain; charset=utf-8"});
+  s.fields.add("content-type", "text/plain; charset=utf-8");
   std::string body;
   append_number(body, static_cast<std::uint64_t>(status));
   body += ' ';
@@ -1264,22 +1264,18 @@ void session::send_headers(stream& s) {
       break;
   }
   // RFC 9113 §8.3.2 / §8.2.1: :status first, lowercase names, no connection-specific fields.
-  std::string status;
-  append_number(status, static_cast<std::uint64_t>(s.status));
-  std::string length;
-  if (has_length && !no_body_status) append_number(length, s.body_total);
-  std::vector<std::string> names;
-  names.reserve(s.fields.size());
-  std::vector<hpack::header_field> list;
-  list.reserve(s.fields.size() + 4);
-  list.push_back({":status", status});
-  for (const auto& f : s.fields) {
-    names.push_back(lowercase(f.name));
-    if (connection_specific(names.back()) || names.back() == "te") names.back().clear();
-  }
-  for (std::size_t i = 0; i < s.fields.size(); ++i)
-    if (!names[i].empty()) list.push_back({names[i], s.fields[i].value});
-  if (!length.empty()) list.push_back({"content-length", length});
+  char status[24], length[24];
+  const std::string_view status_text(
+      status, std::to_chars(status, status + sizeof status, static_cast<unsigned>(s.status)).ptr);
+  std::string_view length_text;
+  if (has_length && !no_body_status)
+    length_text = {length, std::to_chars(length, length + sizeof length, s.body_total).ptr};
+  std::vector<hpack::header_field>& list = field_scratch_;
+  list.clear();
+  list.push_back({":status", status_text});
+  for (const auto f : s.fields)
+    if (!connection_specific(f.lower) && f.lower != "te") list.push_back({f.lower, f.value});
+  if (!length_text.empty()) list.push_back({"content-length", length_text});
   if (!cfg_.server_header.empty()) list.push_back({"server", cfg_.server_header});
   list.push_back({"date", date_.get(now_s_)});
   // With trailers to send, the HEADERS never ends the stream: the trailers do (§8.1).
@@ -1292,10 +1288,12 @@ void session::send_headers(stream& s) {
 }
 
 void session::queue_field_block(stream& s, std::span<const hpack::header_field> list, bool end) {
-  std::vector<std::byte> block;
+  std::vector<std::byte>& block = block_scratch_;
+  block.clear();
   encoder_.encode(list, block);
   // RFC 9113 §4.3: the block goes out as HEADERS + CONTINUATION, contiguous (one chunk).
   out_chunk c;
+  c.owned.reserve(block.size() + frame_header_size);
   field_block_splitter split(s.id, headers_frame{block, end, false, {}, {}}, peer_.max_frame_size);
   while (!split.done()) {
     field_block_frame fr = split.next();
@@ -1316,16 +1314,10 @@ void session::queue_field_block(stream& s, std::span<const hpack::header_field> 
 void session::queue_trailers(stream& s) {
   // RFC 9113 §8.1: the trailer section is a HEADERS frame (with CONTINUATIONs) that carries
   // END_STREAM and no pseudo-header fields; §8.2.2: no connection-specific fields.
-  std::vector<std::string> names;
-  names.reserve(s.trailers.size());
-  std::vector<hpack::header_field> list;
-  list.reserve(s.trailers.size());
-  for (const auto& f : s.trailers) {
-    names.push_back(lowercase(f.name));
-    if (connection_specific(names.back()) || names.back() == "te") names.back().clear();
-  }
-  for (std::size_t i = 0; i < s.trailers.size(); ++i)
-    if (!names[i].empty()) list.push_back({names[i], s.trailers[i].value});
+  std::vector<hpack::header_field>& list = field_scratch_;
+  list.clear();
+  for (const auto f : s.trailers)
+    if (!connection_specific(f.lower) && f.lower != "te") list.push_back({f.lower, f.value});
   queue_field_block(s, list, true);
 }
 

@@ -364,6 +364,10 @@ class session final : public detail::exchange_owner {
   bool block_self_dependent_ = false;
 
   std::map<std::uint32_t, stream*> streams_;  // active streams (one reference each)
+  // Scratch space of send_headers/queue_field_block, kept for its capacity (no allocation per
+  // response once warm). Not reentrant: filled and used within one call.
+  std::vector<hpack::header_field> field_scratch_;
+  std::vector<std::byte> block_scratch_;
   std::uint32_t last_peer_stream_ = 0;
   std::uint32_t next_push_id_ = 2;  // RFC 9113 §5.1.1: server streams are even
   std::uint32_t pushed_active_ = 0;

@@ -161,6 +161,10 @@ void load_mime_types(static_root& r) {
     std::istringstream words(line);
     std::string type, ext;
     if (!(words >> type)) continue;
+    // The type becomes a Content-Type value as it is (no check per response): visible ASCII
+    // only (RFC 9110 §5.5).
+    if (std::any_of(type.begin(), type.end(), [](char c) { return c < 0x21 || c > 0x7e; }))
+      continue;
     std::string full = type;
     if (type.rfind("text/", 0) == 0) full += "; charset=utf-8";
     while (words >> ext) {
@@ -491,9 +495,13 @@ void serve_entry(const portico::request& req, portico::response& res, std::share
   state.etag = e->etag;
   state.last_modified = e->mtime_s;
   auto pre = http::evaluate_preconditions(cond, state, get, now);
-  auto common = [&](portico::response& r) {
-    if (vary) r.header("Vary", "Accept-Encoding");
-    r.header("ETag", e->etag).header("Last-Modified", e->last_modified);
+  // The fields below are the server's own (names constant, values generated here or checked
+  // when the MIME table was loaded): they go in without response::header()'s validation.
+  auto& x = detail::access(res);
+  auto common = [&](portico::response&) {
+    if (vary) x.fields.add_static("Vary", "vary", "Accept-Encoding");
+    x.fields.add_static("ETag", "etag", e->etag);
+    x.fields.add_static("Last-Modified", "last-modified", e->last_modified);
   };
   if (pre == http::precondition_result::not_modified) {
     common(res);
@@ -505,11 +513,10 @@ void serve_entry(const portico::request& req, portico::response& res, std::share
     send_status(res, 412, "412 Precondition Failed\n");
     return;
   }
-  if (!encoding.empty()) res.header("Content-Encoding", encoding);
-  res.header("Accept-Ranges", "bytes");
+  if (!encoding.empty()) x.fields.add_static("Content-Encoding", "content-encoding", encoding);
+  x.fields.add_static("Accept-Ranges", "accept-ranges", "bytes");
   common(res);
 
-  auto& x = detail::access(res);
   // RFC 9110 §14.2: Range applies to GET only; If-Range decides whether it applies at all.
   std::string_view range = req.method() == "GET" ? req.header("range") : std::string_view{};
   if (!range.empty()) {
@@ -575,7 +582,7 @@ void serve_entry(const portico::request& req, portico::response& res, std::share
     }
     // invalid, ignored or "full": the whole representation (200).
   }
-  res.header("Content-Type", e->type);
+  x.fields.add_static("Content-Type", "content-type", e->type);
   if (e->has_content) {
     res.send(e->content);
     return;

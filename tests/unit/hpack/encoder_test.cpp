@@ -200,6 +200,32 @@ TEST(HpackEncoder, UniqueValuesAreNotIndexed) {
   EXPECT_EQ(d.table().count(), 0u);
 }
 
+TEST(HpackEncoder, UnlikelyValuesAreIndexedOnceTheyRepeat) {
+  encoder e;
+  decoder d;
+  const fields a = {{"etag", "\"v1\""}, {"content-length", "13"}};
+  const fields b = {{"etag", "\"v2\""}, {"content-length", "13"}};
+  // First time: literals without indexing.
+  EXPECT_EQ(round_trip(e, d, a), a);
+  EXPECT_EQ(e.table().count(), 0u);
+  // The same content-length again: now indexed; a new etag is still a plain literal.
+  EXPECT_EQ(round_trip(e, d, b), b);
+  EXPECT_EQ(e.table().count(), 1u);
+  // A third time: content-length is an index; etag "v2" seen twice in a row gets indexed.
+  std::size_t size = 0;
+  EXPECT_EQ(round_trip(e, d, b, &size), b);
+  EXPECT_EQ(e.table().count(), 2u);
+  EXPECT_EQ(d.table().count(), 2u);
+  // From then on both fields are single-octet indexes.
+  EXPECT_EQ(round_trip(e, d, b, &size), b);
+  EXPECT_EQ(size, 2u);
+  // A value that alternates never gets in.
+  encoder e2;
+  for (int i = 0; i < 4; ++i)
+    e2.encode(test::views(fields{{"etag", i % 2 ? "\"x\"" : "\"y\""}}));
+  EXPECT_EQ(e2.table().count(), 0u);
+}
+
 TEST(HpackEncoder, LargeEntriesAreNotIndexed) {
   encoder e;  // 4096: more than 3/4 = 3072 octets is not indexed
   decoder d;
