@@ -4,6 +4,7 @@
 #include "http2/session.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -42,21 +43,36 @@ bool connection_specific(std::string_view n) noexcept {
 // RFC 9113 §8.2.1: "A field name MUST NOT contain characters in the ranges 0x00-0x20,
 // 0x41-0x5a, or 0x7f-0xff"; "field names MUST NOT include a colon" (pseudo-headers excepted:
 // the caller strips the leading colon first).
+constexpr std::array<bool, 256> name_ok = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x21; c < 0x7f; ++c)
+    t[static_cast<std::size_t>(c)] = !(c >= 0x41 && c <= 0x5a) && c != ':';
+  return t;
+}();
+
 bool valid_name(std::string_view n) noexcept {
   if (n.empty()) return false;
-  for (char c : n) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || (u >= 0x41 && u <= 0x5a) || u >= 0x7f || c == ':') return false;
-  }
-  return true;
+  bool ok = true;
+  for (char c : n)
+    ok &= name_ok[static_cast<unsigned char>(c)];
+  return ok;
 }
 
 // RFC 9113 §8.2.1: values MUST NOT contain NUL, LF or CR, nor start or end with SP or HTAB.
 bool valid_value(std::string_view v) noexcept {
-  if (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t'))
-    return false;
-  for (char c : v)
-    if (c == '\0' || c == '\r' || c == '\n') return false;
+  if (v.empty()) return true;
+  if (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t') return false;
+  // Eight octets at a time: "has a zero octet" of the word, of it XOR "\r\r..", XOR "\n\n..".
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  auto has_zero = [](std::uint64_t w) { return (w - ones) & ~w & highs; };
+  std::size_t i = 0;
+  for (; i + 8 <= v.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, v.data() + i, 8);
+    if (has_zero(w) | has_zero(w ^ (ones * '\r')) | has_zero(w ^ (ones * '\n'))) return false;
+  }
+  for (; i < v.size(); ++i)
+    if (v[i] == '\0' || v[i] == '\r' || v[i] == '\n') return false;
   return true;
 }
 
@@ -632,16 +648,28 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
         return;
       }
       std::optional<std::pair<std::uint32_t, std::uint32_t>>* slot = nullptr;
-      if (name == ":method")
-        slot = &chk.method;
-      else if (name == ":scheme")
-        slot = &chk.scheme;
-      else if (name == ":path")
-        slot = &chk.path;
-      else if (name == ":authority")
-        slot = &chk.authority;
-      else if (name == ":protocol" && chk.connect_protocol_enabled)
-        slot = &chk.protocol;
+      std::uint32_t* off = nullptr;
+      std::uint32_t* len = nullptr;
+      switch (name.size()) {
+        case 5:
+          if (name == ":path") slot = &chk.path, off = &s->path_off, len = &s->path_len;
+          break;
+        case 7:
+          if (name == ":method")
+            slot = &chk.method, off = &s->method_off, len = &s->method_len;
+          else if (name == ":scheme")
+            slot = &chk.scheme, off = &s->scheme_off, len = &s->scheme_len;
+          break;
+        case 9:
+          if (name == ":protocol" && chk.connect_protocol_enabled)
+            slot = &chk.protocol, off = &s->protocol_off, len = &s->protocol_len;
+          break;
+        case 10:
+          if (name == ":authority") slot = &chk.authority;
+          break;
+        default:
+          break;
+      }
       if (!slot) {
         chk.error = "unknown or response pseudo-header";
         return;
@@ -652,18 +680,9 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       }
       const stream::field_ref r = store();
       *slot = std::pair{r.value_off, r.value_len};
-      if (name == ":method") {
-        s->method_off = r.value_off;
-        s->method_len = r.value_len;
-      } else if (name == ":path") {
-        s->path_off = r.value_off;
-        s->path_len = r.value_len;
-      } else if (name == ":scheme") {
-        s->scheme_off = r.value_off;
-        s->scheme_len = r.value_len;
-      } else if (name == ":protocol") {
-        s->protocol_off = r.value_off;
-        s->protocol_len = r.value_len;
+      if (off) {
+        *off = r.value_off;
+        *len = r.value_len;
       }
       return;
     }
@@ -1357,20 +1376,24 @@ bool session::body_finished(const stream& s) const noexcept {
   return s.body_queued == s.body_total;
 }
 
+bool session::sendable(const stream& s) const noexcept {
+  if (!s.headers_sent || s.end_stream_sent) return false;
+  const std::uint64_t avail = available(s);
+  // An empty DATA with END_STREAM needs no window (RFC 9113 §6.9.1).
+  return (avail > 0 && s.send_window > 0 && conn_send_window_ > 0) ||
+         (avail == 0 && body_finished(s));
+}
+
 void session::fill_data() {
   if (failed_ || aborted_) return;
-  std::vector<send_candidate> cand;
+  // The candidates are collected once; after each frame only the stream that sent it can have
+  // changed (emit_data touches that stream, and the connection window, which only shrinks).
+  std::vector<send_candidate>& cand = cand_scratch_;
+  cand.clear();
+  for (const auto& [id, s] : streams_)
+    if (sendable(*s)) cand.push_back({id, s->prio});
   std::size_t budget = cfg_.write_quantum;
-  while (budget > 0 && !failed_) {
-    cand.clear();
-    for (const auto& [id, s] : streams_) {
-      if (!s->headers_sent || s->end_stream_sent) continue;
-      const std::uint64_t avail = available(*s);
-      // An empty DATA with END_STREAM needs no window (RFC 9113 §6.9.1).
-      if ((avail > 0 && s->send_window > 0 && conn_send_window_ > 0) ||
-          (avail == 0 && body_finished(*s)))
-        cand.push_back({id, s->prio});
-    }
+  while (budget > 0 && !failed_ && !cand.empty()) {
     const std::uint32_t id = scheduler_.pick(cand);
     if (id == 0) break;
     stream& s = *find(id);
@@ -1378,8 +1401,23 @@ void session::fill_data() {
     n = std::min<std::uint64_t>(n, static_cast<std::uint64_t>(std::max<std::int64_t>(
                                        0, std::min(s.send_window, conn_send_window_))));
     n = std::min<std::uint64_t>(n, budget);
+    const std::int64_t conn_window_before = conn_send_window_;
     emit_data(s, n);
     budget -= std::min<std::size_t>(budget, std::max<std::size_t>(static_cast<std::size_t>(n), 1));
+    if (failed_) break;
+    const bool window_closed = conn_window_before > 0 && conn_send_window_ <= 0;
+    for (std::size_t i = 0; i < cand.size();) {
+      const std::uint32_t cid = cand[i].stream_id;
+      if (cid == id || window_closed) {
+        const stream* c = find(cid);  // emit_data may have closed it
+        if (!c || !sendable(*c)) {
+          cand[i] = cand.back();
+          cand.pop_back();
+          continue;
+        }
+      }
+      ++i;
+    }
   }
 }
 
@@ -1764,13 +1802,8 @@ void session::notify_output() {
 bool session::has_output() const noexcept {
   if (!out_.empty()) return true;
   if (failed_ || aborted_) return false;
-  for (const auto& [id, s] : streams_) {
-    if (!s->headers_sent || s->end_stream_sent) continue;
-    const std::uint64_t avail = available(*s);
-    if ((avail > 0 && s->send_window > 0 && conn_send_window_ > 0) ||
-        (avail == 0 && body_finished(*s)))
-      return true;
-  }
+  for (const auto& [id, s] : streams_)
+    if (sendable(*s)) return true;
   return false;
 }
 

@@ -330,6 +330,8 @@ class session final : public detail::exchange_owner {
   std::uint64_t available(const stream& s) const noexcept;
   bool body_finished(const stream& s) const noexcept;
   void fill_data();
+  // The stream has DATA (or a final empty DATA) it may send now.
+  bool sendable(const stream& s) const noexcept;
   void emit_data(stream& s, std::uint64_t n);
   void end_stream_queued(stream& s);
   void queue_goaway(std::uint32_t last_id, errc code, std::string_view detail);
@@ -368,6 +370,7 @@ class session final : public detail::exchange_owner {
   // response once warm). Not reentrant: filled and used within one call.
   std::vector<hpack::header_field> field_scratch_;
   std::vector<std::byte> block_scratch_;
+  std::vector<send_candidate> cand_scratch_;  // fill_data()
   std::uint32_t last_peer_stream_ = 0;
   std::uint32_t next_push_id_ = 2;  // RFC 9113 §5.1.1: server streams are even
   std::uint32_t pushed_active_ = 0;
