@@ -134,8 +134,7 @@ void session::abort_all() noexcept {
   aborted_ = true;
   pushed_active_ = 0;
   while (!streams_.empty()) {
-    stream* s = streams_.begin()->second;
-    streams_.erase(streams_.begin());
+    stream* s = streams_.take_front();
     s->abort();
     s->detach();
     s->release();
@@ -396,8 +395,7 @@ void session::process_frame(const read_result& r) {
 }
 
 stream* session::find(std::uint32_t id) const noexcept {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second;
+  return streams_.find(id);
 }
 
 stream_state session::state_of(std::uint32_t id) const noexcept {
@@ -439,8 +437,7 @@ void session::connection_error(errc code, std::string_view detail) {
   error_code_ = code;
   pushed_active_ = 0;
   while (!streams_.empty()) {
-    stream* s = streams_.begin()->second;
-    streams_.erase(streams_.begin());
+    stream* s = streams_.take_front();
     s->state = stream_state::closed;
     s->abort();
     s->detach();
@@ -478,9 +475,7 @@ void session::reset_stream(stream& s, errc code) {
 void session::close_stream(stream& s) noexcept {
   s.state = stream_state::closed;
   s.detach();
-  auto it = streams_.find(s.id);
-  if (it != streams_.end() && it->second == &s) {
-    streams_.erase(it);
+  if (streams_.erase(s.id, &s)) {
     if (s.pushed) --pushed_active_;
     body_bytes_ -= std::min<std::uint64_t>(body_bytes_, s.body_storage.size());
     if (!recently_reset(s.id)) {
@@ -1115,7 +1110,7 @@ void session::apply_peer_setting(const setting& st) {
       // RFC 9113 §6.9.2: the change applies to every stream window, which may become
       // negative; a window pushed above 2^31-1 is a connection FLOW_CONTROL_ERROR.
       const std::int64_t delta = std::int64_t{st.value} - std::int64_t{old_window};
-      for (auto& [id, s] : streams_) {
+      for (const auto& [id, s] : streams_) {
         if (s->send_window + delta > max_window_size) {
           connection_error(errc::flow_control_error, "initial window change overflows a window");
           return;
