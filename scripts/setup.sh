@@ -7,7 +7,8 @@
 # Node.js and npm (Debian's nodejs, npm) only when `node` / `npm` are not already in PATH: a
 # node installed otherwise is kept. Then `npm ci` in tests/interop/node (the npm package ws for
 # tests/interop/test_websocket_node.py and bench/ws_echo_node.js) when its node_modules is
-# missing or older than package-lock.json.
+# missing or older than package-lock.json; the packages @grpc/grpc-js and @grpc/proto-loader
+# are for tests/interop/test_grpc_node.py.
 set -euo pipefail
 
 pkgs=(

@@ -123,8 +123,12 @@ session::session(const session_config& cfg, session_events& ev, body_reader* rea
       date_(date),
       remote_ip_(remote_ip),
       frames_(reader_limits{default_max_frame_size, cfg.max_field_block}),
-      decoder_(
-          hpack::decoder_limits{default_header_table_size, cfg.max_header_list_size, 16 * 1024}) {}
+      // A name or value may be as long as the header list we announce (RFC 9113 §6.5.2), at
+      // least 16 KiB: a longer string is a connection error (COMPRESSION_ERROR) that would end
+      // every stream of a client that kept to our SETTINGS_MAX_HEADER_LIST_SIZE; a list over
+      // it is the stream-level 431.
+      decoder_(hpack::decoder_limits{default_header_table_size, cfg.max_header_list_size,
+                                     std::max<std::size_t>(16 * 1024, cfg.max_header_list_size)}) {}
 
 session::~session() {
   abort_all();

@@ -60,7 +60,8 @@ struct session_config {
   std::uint32_t initial_window_size = 65535;
   /// Our SETTINGS_MAX_FRAME_SIZE (in force once the peer ACKs it, §6.5.3).
   std::uint32_t max_frame_size = 16384;
-  /// SETTINGS_MAX_HEADER_LIST_SIZE, enforced by the HPACK decoder: over it -> 431.
+  /// SETTINGS_MAX_HEADER_LIST_SIZE, enforced by the HPACK decoder: over it -> 431. Also the
+  /// longest name or value the decoder takes (at least 16 KiB); longer -> COMPRESSION_ERROR.
   std::uint32_t max_header_list_size = 64 * 1024;
   /// SETTINGS_HEADER_TABLE_SIZE for the peer's encoder (our decoder's table).
   std::uint32_t header_table_size = 4096;
