@@ -1309,16 +1309,26 @@ void session::queue_field_block(stream& s, std::span<const hpack::header_field> 
   std::vector<std::byte>& block = block_scratch_;
   block.clear();
   encoder_.encode(list, block);
-  // RFC 9113 §4.3: the block goes out as HEADERS + CONTINUATION, contiguous (one chunk).
-  out_chunk c;
-  c.owned.reserve(block.size() + frame_header_size);
-  field_block_splitter split(s.id, headers_frame{block, end, false, {}, {}}, peer_.max_frame_size);
-  while (!split.done()) {
-    field_block_frame fr = split.next();
-    c.owned += fr.prefix.view();
-    c.owned += as_text(fr.fragment);
-    c.owned += fr.padding;
+  // RFC 9113 §4.3: the block goes out as HEADERS + CONTINUATION, contiguous (one string).
+  // Without END_STREAM nothing waits for these bytes to be written: they join the control
+  // bytes (one buffer with the DATA frame header that follows, no chunk of their own).
+  auto append_frames = [&](std::string& out) {
+    field_block_splitter split(s.id, headers_frame{block, end, false, {}, {}},
+                               peer_.max_frame_size);
+    while (!split.done()) {
+      field_block_frame fr = split.next();
+      out += fr.prefix.view();
+      out += as_text(fr.fragment);
+      out += fr.padding;
+    }
+  };
+  if (!end) {
+    append_frames(control());
+    return;
   }
+  out_chunk c;
+  c.owned = take_spare();
+  append_frames(c.owned);
   c.len = c.owned.size();
   if (end) {
     s.add_ref();
@@ -1778,10 +1788,27 @@ std::string& session::control() {
   if (out_.empty() || out_.size() <= handed_out_ || out_.back().ext || out_.back().ref ||
       out_.back().owned.size() > 16 * 1024) {
     out_.emplace_back();
+    out_.back().owned = take_spare();
   }
   out_chunk& c = out_.back();
   // len is synchronised in pending_output (owned chunks use owned.size()).
   return c.owned;
+}
+
+std::string session::take_spare() noexcept {
+  if (spare_.empty()) return {};
+  std::string s = std::move(spare_.back());
+  spare_.pop_back();
+  return s;
+}
+
+void session::keep_spare(std::string& s) noexcept {
+  // Buffers of a useful size are kept for the next chunks (no allocation per frame once
+  // warm); a few, and none of the large ones a file body or a big header block made.
+  constexpr std::size_t max_spares = 8, max_capacity = 32 * 1024;
+  if (spare_.size() >= max_spares || s.capacity() <= 15 || s.capacity() > max_capacity) return;
+  s.clear();
+  spare_.push_back(std::move(s));
 }
 
 void session::push_chunk(out_chunk c) {
@@ -1843,6 +1870,7 @@ void session::commit_output(std::size_t n) {
     pending_acks_ -= std::min<std::size_t>(pending_acks_, c.acks);
     out_chunk done = std::move(c);
     out_.pop_front();
+    keep_spare(done.owned);
     if (stream* s = done.ref) {
       s->unwritten -= std::min(s->unwritten, done.body);
       done.body = 0;

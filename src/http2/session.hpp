@@ -415,6 +415,9 @@ class session final : public detail::exchange_owner {
   std::vector<hpack::header_field> field_scratch_;
   std::vector<std::byte> block_scratch_;
   std::vector<send_candidate> cand_scratch_;  // fill_data()
+  std::vector<std::string> spare_;            // emptied chunk buffers (take_spare/keep_spare)
+  std::string take_spare() noexcept;
+  void keep_spare(std::string& s) noexcept;
   std::uint32_t last_peer_stream_ = 0;
   std::uint32_t next_push_id_ = 2;  // RFC 9113 §5.1.1: server streams are even
   std::uint32_t pushed_active_ = 0;
