@@ -1,7 +1,7 @@
 // grpc_cpp_server: grpc.testing.TestService on the gRPC project's own C++ server (Debian's
 // libgrpc++), the peer of apps/grpc_interop_server in bench/run.sh's gRPC scenarios.
 //
-//   grpc_cpp_server --port=N [--host=127.0.0.1] [--threads=N]
+//   grpc_cpp_server --port=N [--host=127.0.0.1] [--threads=N] [--prepost=N]
 //
 // The methods bench/grpc_load calls, answering as Portico's interop server does (same request
 // and response messages, byte for byte):
@@ -13,9 +13,11 @@
 // Other methods answer UNIMPLEMENTED (the generated service's default).
 //
 // API: the asynchronous (completion-queue) API, the one gRPC's own performance benchmark uses
-// for its fastest server (test/cpp/qps/server_async.cc): --threads=N completion queues, each
-// drained by one thread of ours, with every method's request posted on each queue (one call
-// object per method per queue waiting for a call, a new one posted as each call starts).
+// for its fastest server (test/cpp/qps/server_async.cc): --threads=N completion queues (default
+// 1), each drained by one thread of ours, with --prepost=N requests (default 100) of every
+// method posted on each queue, and a new one posted as each call starts, so an incoming call
+// finds a waiting request instead of gRPC's queue of unmatched calls (the qps server posts
+// 5000 per queue; 100 covers the benchmark's 64 concurrent calls).
 // gRPC's own internal threads (timers, its executor) come on top; bench/run.sh pins the whole
 // process to one CPU and counts the CPU time of all its threads.
 //
@@ -203,7 +205,8 @@ void drain(grpc::ServerCompletionQueue* cq) {
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
-               "grpc_cpp_server: %s\nusage: grpc_cpp_server --port=N [--host=ADDR] [--threads=N]\n",
+               "grpc_cpp_server: %s\nusage: grpc_cpp_server --port=N [--host=ADDR] [--threads=N] "
+               "[--prepost=N]\n",
                why);
   std::exit(2);
 }
@@ -221,6 +224,7 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   unsigned long port = 10000;
   unsigned long threads = 1;
+  unsigned long prepost = 100;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a.starts_with("--port=")) {
@@ -229,12 +233,15 @@ int main(int argc, char** argv) {
       host = std::string(a.substr(7));
     } else if (a.starts_with("--threads=")) {
       threads = number(a.substr(10), "bad --threads");
+    } else if (a.starts_with("--prepost=")) {
+      prepost = number(a.substr(10), "bad --prepost");
     } else {
       usage("unknown argument");
     }
   }
   if (port == 0 || port > 65535) usage("bad --port (1..65535)");
   if (threads < 1 || threads > 64) usage("bad --threads (1..64)");
+  if (prepost < 1 || prepost > 10000) usage("bad --prepost (1..10000)");
 
   // Signals are taken by a waiting thread, not by a handler: Shutdown() is not
   // async-signal-safe.
@@ -260,9 +267,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (auto& cq : cqs) {
-    new empty_call(&svc, cq.get());
-    new unary_call(&svc, cq.get());
-    new full_duplex_call(&svc, cq.get());
+    for (unsigned long i = 0; i < prepost; ++i) {
+      new empty_call(&svc, cq.get());
+      new unary_call(&svc, cq.get());
+      new full_duplex_call(&svc, cq.get());
+    }
   }
   std::vector<std::thread> workers;
   for (auto& cq : cqs)
