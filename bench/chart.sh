@@ -49,11 +49,11 @@ for m in rps rpc mem; do
       else if (l ~ /^grpc_/) {
         k = substr(l, 6); sh = gc " x " gs
         if (match(k, /_[0-9]+x[0-9]+$/)) { sh = substr(k, RSTART + 1); sub(/x/, " x ", sh); k = substr(k, 1, RSTART - 1) }
-        l = (k == "unary" ? "unary calls/s" : "stream msgs/s") "\\n" sh " calls, " gb " B"
+        l = k "\\n" sh
       }
       print l "\t" $3 "\t" $4 "\t" $5
     }' pc="${PIPE_CONNS:-64}" ic="${IDLE_CONNS:-}" hs="${H2_STREAMS:-16}" gc="${GRPC_CONNS:-1}" gs="${GRPC_STREAMS:-64}" \
-    gb="${GRPC_BYTES:-32}" "$summary" >"$tmp/$m.dat"
+    "$summary" >"$tmp/$m.dat"
 done
 # Large files: one panel, for each fileN* scenario a "GB/s" group and a "GB per CPU-s" group.
 awk -F'\t' -v fc="${FILE_CONNS:-16}" '$1 == "gbps" || $1 == "gbpc" {
@@ -110,7 +110,7 @@ if [[ -s $tmp/file.dat ]]; then
 fi
 [[ $CHART == http2 ]] && what="$what; h2load one thread"
 title="Portico vs nginx vs h2o, $proto, $what"
-[[ $CHART == grpc ]] && title="Portico vs the gRPC C++ server, grpc.testing.TestService over h2c; our load client, one thread"
+[[ $CHART == grpc ]] && title="Portico vs the gRPC C++ server, grpc.testing.TestService over h2c, ${GRPC_BYTES:-32}-byte payloads; our load client, one thread"
 
 {
   cat <<EOF
@@ -132,7 +132,7 @@ EOF
   rpc_title="Requests per server CPU-second (higher is better)"
   [[ $CHART == http2 ]] && rps_title="Requests per second; connections x streams each"
   if [[ $CHART == grpc ]]; then
-    rps_title="Calls or messages per second (higher is better)"
+    rps_title="Unary calls or stream messages per second; connections x calls"
     rpc_title="Calls or messages per server CPU-second (higher is better)"
   fi
   if [[ $CHART == grpc ]]; then
