@@ -90,16 +90,16 @@ struct harness {
   bool call_freed() const { return x->refs() == 1; }
   std::string status() const {
     for (const auto& f : x->trailers)
-      if (f.name == "grpc-status") return f.value;
+      if (f.name == "grpc-status") return std::string(f.value);
     for (const auto& f : x->fields)
-      if (f.name == "grpc-status") return f.value;
+      if (f.name == "grpc-status") return std::string(f.value);
     return "<none>";
   }
   std::string status_message() const {
     for (const auto& f : x->trailers)
-      if (f.name == "grpc-message") return f.value;
+      if (f.name == "grpc-message") return std::string(f.value);
     for (const auto& f : x->fields)
-      if (f.name == "grpc-message") return f.value;
+      if (f.name == "grpc-message") return std::string(f.value);
     return "<none>";
   }
   std::vector<std::string> messages() const {
