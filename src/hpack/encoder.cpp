@@ -171,7 +171,7 @@ std::byte* encoder::write_string(std::string_view s, std::byte* p) const noexcep
   return p + s.size();
 }
 
-std::byte* encoder::encode_field(const header_field& f, std::byte* p) {
+std::byte* encoder::encode_field(const header_field& f, std::byte* p, memo_entry* memo) {
   const bool sensitive = is_sensitive(f);
   // One hash of the name serves the static and the dynamic table lookups.
   const std::uint64_t name_h64 = detail::hash_bytes(0, f.name);
@@ -180,10 +180,15 @@ std::byte* encoder::encode_field(const header_field& f, std::byte* p) {
   std::uint32_t field_hash = 0;
   if (!sensitive) {
     // §6.1 Indexed Header Field, from the static table first (a smaller index).
-    if (sm.exact) return encode_integer(sm.index, 7, 0x80, p);
+    if (sm.exact) {
+      if (memo) memo->remember(f, memo_entry::kind::static_index, sm.index);
+      return encode_integer(sm.index, 7, 0x80, p);
+    }
     field_hash = detail::fold(detail::hash_bytes(name_h64, f.value));
-    if (const std::uint32_t d = find_field(field_hash, f.name, f.value); d != 0)
+    if (const std::uint32_t d = find_field(field_hash, f.name, f.value); d != 0) {
+      if (memo) memo->remember(f, memo_entry::kind::dynamic_entry, table_.insertions() - d);
       return encode_integer(static_cast<std::uint32_t>(static_table_size) + d, 7, 0x80, p);
+    }
   }
   std::uint32_t name_index = sm.index;
   if (name_index == 0) {
@@ -201,8 +206,34 @@ std::byte* encoder::encode_field(const header_field& f, std::byte* p) {
   p = write_string(f.value, p);
   // After the name index was resolved, as the decoder does: the insertion may evict the entry
   // that supplied the name (§4.4).
-  if (index) insert(f.name, f.value, name_hash, field_hash);
+  if (index) {
+    insert(f.name, f.value, name_hash, field_hash);
+    // Not remembered: the next block may differ (should_index's repeat rule); once this entry
+    // is found by find_field it is.
+  }
+  if (memo) memo->forget();
   return p;
+}
+
+void encoder::memo_entry::remember(const header_field& f, kind k, std::uint64_t v) {
+  name.assign(f.name);
+  value.assign(f.value);
+  what = k;
+  index_or_id = v;
+}
+
+// The fast path of encode(): the field at this position of the block is the one the memo
+// holds, and its table entry is still there (§4.4: evictions only remove the oldest entries,
+// so an entry is present while its distance from the newest is within count()).
+std::byte* encoder::encode_memo(const header_field& f, const memo_entry& m, std::byte* p) {
+  if (m.what == memo_entry::kind::none || f.never_indexed || !detail::equal(f.value, m.value) ||
+      !detail::equal(f.name, m.name))
+    return nullptr;
+  if (m.what == memo_entry::kind::static_index)
+    return encode_integer(static_cast<std::uint32_t>(m.index_or_id), 7, 0x80, p);
+  const std::uint64_t d = table_.insertions() - m.index_or_id;
+  if (d == 0 || d > table_.count()) return nullptr;
+  return encode_integer(static_cast<std::uint32_t>(static_table_size + d), 7, 0x80, p);
 }
 
 void encoder::encode(std::span<const header_field> fields, std::vector<std::byte>& out) {
@@ -226,8 +257,21 @@ void encoder::encode(std::span<const header_field> fields, std::vector<std::byte
     table_.set_max_size(target_size_);
     update_pending_ = false;
   }
-  for (const header_field& f : fields)
-    p = encode_field(f, p);
+  // Successive blocks on a connection tend to carry the same fields in the same order (every
+  // response of a handler): the representation chosen for position i of the previous block is
+  // reused when the field is the same and its table entry still exists, skipping the table
+  // lookups. Sensitive fields are never remembered.
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const header_field& f = fields[i];
+    memo_entry* m = i < max_memo ? &memo_[i] : nullptr;
+    if (m) {
+      if (std::byte* q = encode_memo(f, *m, p)) {
+        p = q;
+        continue;
+      }
+    }
+    p = encode_field(f, p, m);
+  }
   out.resize(start + static_cast<std::size_t>(p - begin));
 }
 
