@@ -125,8 +125,8 @@ class call {
   /// The request's content type ("application/grpc", "application/grpc+proto", ...).
   std::string_view content_type() const noexcept;
 
-  /// Asks for the next request message. `fn(message)` runs once it is there, at once when it
-  /// already is (now always: requests are dispatched with their whole body), and
+  /// Asks for the next request message. `fn(message)` runs once it is there (request messages
+  /// are read as their DATA arrives; at once when one is already buffered), and
   /// `fn(std::nullopt)` once the client half-closed and every message was read. A malformed
   /// prefix or gzip stream (INTERNAL), a compressed flag without grpc-encoding (INTERNAL), an
   /// oversize message (RESOURCE_EXHAUSTED) or a cut-short last message (INTERNAL) ends the call
