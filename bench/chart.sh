@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Draws a benchmark chart from a summary written by bench/run.sh.
-#   [CHART=http1|http2] bench/chart.sh SUMMARY.tsv OUT.png [SUBTITLE]
+#   [CHART=http1|http2|grpc] bench/chart.sh SUMMARY.tsv OUT.png [SUBTITLE]
 # CHART=http1 (the default) draws the HTTP/1.1 scenarios but fileN*cC, CHART=http2 the HTTP/2
 # ones (h2*) with the HTTP/1.1 large-file scenarios on a given number of connections (fileN*cC),
-# their reference.
+# their reference, CHART=grpc the gRPC ones (grpc_*: Portico against the gRPC C++ server, whose
+# figures stand in the nginx column of those lines).
 # SUMMARY lines: metric<TAB>scenario<TAB>portico<TAB>nginx<TAB>h2o, metric one of
 #   rps (requests/s), rpc (requests per server CPU-second), mem (bytes per idle connection),
 #   gbps (GB/s of response body, large-file scenarios fileNk/fileNm),
@@ -23,7 +24,8 @@ CHART=${CHART:-http1}
 case $CHART in
   http1) keep='^(ka[0-9]+|pipe[0-9]+|idle|file[0-9]+[km])$'; proto="HTTP/1.1" ;;
   http2) keep='^h2|^file[0-9]+[km]c[0-9]+$'; proto="HTTP/2" ;;
-  *) echo "chart: CHART must be http1 or http2" >&2; exit 2 ;;
+  grpc) keep='^grpc_'; proto="gRPC" ;;
+  *) echo "chart: CHART must be http1, http2 or grpc" >&2; exit 2 ;;
 esac
 
 tmp=$(mktemp -d /tmp/portico-chart.XXXXXX)
@@ -44,8 +46,14 @@ for m in rps rpc mem; do
       }
       else if (l ~ /^pipe[0-9]+$/) l = "pipelined x" substr(l, 5) "\\n" (pc != "" ? pc " conns" : "")
       else if (l == "idle") l = (ic != "" ? ic " idle conns" : "idle conns")
+      else if (l ~ /^grpc_/) {
+        k = substr(l, 6); sh = gc " x " gs
+        if (match(k, /_[0-9]+x[0-9]+$/)) { sh = substr(k, RSTART + 1); sub(/x/, " x ", sh); k = substr(k, 1, RSTART - 1) }
+        l = k "\\n" sh
+      }
       print l "\t" $3 "\t" $4 "\t" $5
-    }' pc="${PIPE_CONNS:-64}" ic="${IDLE_CONNS:-}" hs="${H2_STREAMS:-16}" "$summary" >"$tmp/$m.dat"
+    }' pc="${PIPE_CONNS:-64}" ic="${IDLE_CONNS:-}" hs="${H2_STREAMS:-16}" gc="${GRPC_CONNS:-1}" gs="${GRPC_STREAMS:-64}" \
+    "$summary" >"$tmp/$m.dat"
 done
 # Large files: one panel, for each fileN* scenario a "GB/s" group and a "GB per CPU-s" group.
 awk -F'\t' -v fc="${FILE_CONNS:-16}" '$1 == "gbps" || $1 == "gbpc" {
@@ -68,6 +76,18 @@ subtitle=${subtitle//\"/\'}
 plot_panel() {  # metric title ylabel divisor label-format
   local m=$1 title=$2 ylabel=$3 div=$4 lfmt=$5
   [[ -s $tmp/$m.dat ]] || return 0
+  if [[ $CHART == grpc ]]; then  # two servers
+    cat <<EOF
+set title "$title"
+set ylabel "$ylabel"
+set yrange [0:*]
+plot "$tmp/$m.dat" using (\$2/$div):xticlabels(stringcolumn(1)) title "portico" lc rgb "#d95f02", \
+     "" using (\$3/$div) title "gRPC C++" lc rgb "#1b9e77", \
+     "" using (\$0-0.2):(\$2/$div):(sprintf("$lfmt", \$2/$div)) with labels offset 0,0.6 font ",9" notitle, \
+     "" using (\$0+0.2):(\$3/$div):(sprintf("$lfmt", \$3/$div)) with labels offset 0,0.6 font ",9" notitle
+EOF
+    return 0
+  fi
   cat <<EOF
 set title "$title"
 set ylabel "$ylabel"
@@ -89,6 +109,8 @@ if [[ -s $tmp/file.dat ]]; then
   [[ -s $tmp/rps.dat || -s $tmp/rpc.dat || -s $tmp/mem.dat ]] || what="large files"
 fi
 [[ $CHART == http2 ]] && what="$what; h2load one thread"
+title="Portico vs nginx vs h2o, $proto, $what"
+[[ $CHART == grpc ]] && title="Portico vs the gRPC C++ server, grpc.testing.TestService over h2c, ${GRPC_BYTES:-32}-byte payloads; our load client, one thread"
 
 {
   cat <<EOF
@@ -104,12 +126,22 @@ set grid ytics
 set key top center horizontal
 set bmargin 4
 set offsets 0, 0, graph 0.2, 0
-set multiplot layout $rows,$cols title "Portico vs nginx vs h2o, $proto, $what\n{/*0.8 $subtitle}"
+set multiplot layout $rows,$cols title "$title\n{/*0.8 $subtitle}"
 EOF
   rps_title="Requests per second (higher is better)"
+  rpc_title="Requests per server CPU-second (higher is better)"
   [[ $CHART == http2 ]] && rps_title="Requests per second; connections x streams each"
-  plot_panel rps "$rps_title" "thousand req/s" 1000 "%.0fk"
-  plot_panel rpc "Requests per server CPU-second (higher is better)" "thousand req / CPU-s" 1000 "%.0fk"
+  if [[ $CHART == grpc ]]; then
+    rps_title="Unary calls or stream messages per second; connections x calls"
+    rpc_title="Calls or messages per server CPU-second (higher is better)"
+  fi
+  if [[ $CHART == grpc ]]; then
+    plot_panel rps "$rps_title" "thousand per s" 1000 "%.1fk"
+    plot_panel rpc "$rpc_title" "thousand per CPU-s" 1000 "%.1fk"
+  else
+    plot_panel rps "$rps_title" "thousand req/s" 1000 "%.0fk"
+    plot_panel rpc "$rpc_title" "thousand req / CPU-s" 1000 "%.0fk"
+  fi
   plot_panel file "Large file, GB = 10^9 bytes of body (higher is better)" "GB/s  |  GB per server CPU-second" 1 "%.2f"
   plot_panel mem "Memory per idle keep-alive connection (lower is better)" "bytes (server RSS growth / conn)" 1 "%.0f"
   echo "unset multiplot"

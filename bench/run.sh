@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# Portico HTTP/1.1 and HTTP/2 load benchmark against nginx and h2o, and WebSocket echo benchmark
-# against node's ws and python3-websockets, on the same machine, same run.
+# Portico HTTP/1.1 and HTTP/2 load benchmark against nginx and h2o, WebSocket echo benchmark
+# against node's ws and python3-websockets, and gRPC benchmark against the gRPC project's C++
+# server (bench/grpc_cpp_server), on the same machine, same run.
 #
 #   bench/run.sh                 (or: make bench)
 #
 # Environment (all optional):
 #   PORTICO_BIN   portico binary            (default build/release/apps/portico/portico)
-#   SERVERS       servers to run            (default "portico nginx h2o node python"; a missing one
-#                 is skipped). nginx and h2o take the HTTP scenarios, node (bench/ws_echo_node.js,
-#                 npm package ws) and python (bench/ws_echo_python.py, python3-websockets) the
-#                 WebSocket ones, portico all; a server is started only when a scenario needs it
-#   SCENARIOS     "http1 http2 ws" (the default), where
+#   SERVERS       servers to run            (default "portico nginx h2o node python grpc_cpp"; a
+#                 missing one is skipped). nginx and h2o take the HTTP scenarios, node
+#                 (bench/ws_echo_node.js, npm package ws) and python (bench/ws_echo_python.py,
+#                 python3-websockets) the WebSocket ones, grpc_cpp (bench/grpc_cpp_server) the
+#                 gRPC ones, portico all (`portico serve` for HTTP and WebSocket,
+#                 apps/grpc_interop_server for gRPC); a server is started only when a scenario
+#                 needs it
+#   SCENARIOS     "http1 http2 ws grpc" (the default), where
 #                   http1 = "ka64 ka256 pipe16 file1m idle"
 #                   http2 = "h2c64m16 h2c256m32 h2tls64m16 h2tls256m32 h2file1m file1mc1"
 #                   ws    = "ws64 ws64k"
+#                   grpc  = "grpc_unary grpc_stream"
 #                 HTTP/1.1 (wrk or bench/bigfile_client):
 #                   kaN: keep-alive, N connections; pipeD: pipelined depth D at PIPE_CONNS
 #                   connections; fileNk / fileNm[cC]: an N KiB / MiB file of random bytes over
@@ -29,6 +34,12 @@
 #                   wsNk / wsNm[cC]: N KiB / MiB messages on WS_CONNS (or C) connections, reported
 #                   in MB/s of echoed payload. Portico serves --ws-echo /ws/echo --ws-no-deflate;
 #                   every server echoes without compression
+#                 gRPC (bench/grpc_load, one thread, h2c prior knowledge, grpc.testing.TestService,
+#                 GRPC_BYTES-byte payloads each way):
+#                   grpc_unary[_CxS]: UnaryCall after UnaryCall on S concurrent streams on each of
+#                   C connections (default GRPC_CONNS x GRPC_STREAMS), in calls/s;
+#                   grpc_stream[_CxS]: one long FullDuplexCall per stream, ping-pong (one request
+#                   message, one response message, the next request), in messages/s
 #   ROUNDS        rounds per scenario, servers alternating; the median is reported (default 3)
 #   DURATION      seconds per measurement   (default 10)
 #   WARMUP        seconds of warm-up before each measurement (default 2)
@@ -38,14 +49,21 @@
 #   IDLE_CONNS    connections for idle      (default 10000)
 #   WS_CONNS      connections for wsNk/wsNm (default 64)
 #   WS_SMALL      message bytes for wsN     (default 32)
-#   BENCH_PORT    first port; servers use BENCH_PORT..BENCH_PORT+8 (default 18080): +0..+2 the
+#   GRPC_CONNS / GRPC_STREAMS  connections and concurrent calls on each for grpc_* without _CxS
+#                 (default 1 / 64)
+#   GRPC_BYTES    payload bytes of each gRPC request and response message (default 32)
+#   GRPC_CPP_THREADS  completion-queue threads of bench/grpc_cpp_server (default 1)
+#   GRPC_PORTICO_BIN  Portico's gRPC server (default build/release/apps/grpc_interop_server/grpc_interop_server)
+#   GRPC_CPP_BIN  the gRPC C++ server      (default build/release/bench/grpc_cpp_server)
+#   BENCH_PORT    first port; servers use BENCH_PORT..BENCH_PORT+10 (default 18080): +0..+2 the
 #                 cleartext listeners of portico, nginx, h2o (HTTP/1.1, and h2c for portico and
 #                 h2o; WebSocket for portico), +3..+5 their TLS listeners, +6 nginx's h2c
-#                 listener, +7 node, +8 python; every port a run needs is checked free first
+#                 listener, +7 node, +8 python, +9 Portico's gRPC server, +10 the gRPC C++
+#                 server; every port a run needs is checked free first
 #   SERVER_CPU / CLIENT_CPU   CPUs for the server and for the load generator (default 0 / 1)
 #   RESULTS_DIR   where results go          (default bench/results)
-#   UPDATE_DOCS   1: copy the charts to docs/benchmarks-http1.png, docs/benchmarks-http2.png
-#                 (default 1)
+#   UPDATE_DOCS   1: copy the charts to docs/benchmarks-http1.png, docs/benchmarks-http2.png,
+#                 docs/benchmarks-grpc.png (default 1)
 #
 # Everything runs on 127.0.0.1; configs, docroot, certificate, logs and pid files live in a temp
 # dir; every process started here is stopped on exit (normal, error or Ctrl-C).
@@ -55,8 +73,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 
 PORTICO_BIN=${PORTICO_BIN:-$ROOT/build/release/apps/portico/portico}
-SERVERS=${SERVERS:-portico nginx h2o node python}
-SCENARIOS=${SCENARIOS:-http1 http2 ws}
+SERVERS=${SERVERS:-portico nginx h2o node python grpc_cpp}
+SCENARIOS=${SCENARIOS:-http1 http2 ws grpc}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
@@ -66,6 +84,12 @@ H2_STREAMS=${H2_STREAMS:-16}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 WS_CONNS=${WS_CONNS:-64}
 WS_SMALL=${WS_SMALL:-32}
+GRPC_CONNS=${GRPC_CONNS:-1}
+GRPC_STREAMS=${GRPC_STREAMS:-64}
+GRPC_BYTES=${GRPC_BYTES:-32}
+GRPC_CPP_THREADS=${GRPC_CPP_THREADS:-1}
+GRPC_PORTICO_BIN=${GRPC_PORTICO_BIN:-$ROOT/build/release/apps/grpc_interop_server/grpc_interop_server}
+GRPC_CPP_BIN=${GRPC_CPP_BIN:-$ROOT/build/release/bench/grpc_cpp_server}
 BENCH_PORT=${BENCH_PORT:-18080}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -79,6 +103,7 @@ SCENARIOS=$(for s in $SCENARIOS; do
     http1) echo ka64 ka256 pipe16 file1m idle ;;
     http2) echo h2c64m16 h2c256m32 h2tls64m16 h2tls256m32 h2file1m file1mc1 ;;
     ws) echo ws64 ws64k ;;
+    grpc) echo grpc_unary grpc_stream ;;
     *) echo "$s" ;;
   esac
 done | awk '!seen[$0]++' | tr '\n' ' ')
@@ -89,7 +114,7 @@ WARMUP=${WARMUP%s}
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
-for v in ROUNDS DURATION WARMUP PIPE_CONNS FILE_CONNS H2_STREAMS IDLE_CONNS WS_CONNS WS_SMALL BENCH_PORT SERVER_CPU CLIENT_CPU; do
+for v in ROUNDS DURATION WARMUP PIPE_CONNS FILE_CONNS H2_STREAMS IDLE_CONNS WS_CONNS WS_SMALL GRPC_CONNS GRPC_STREAMS GRPC_BYTES GRPC_CPP_THREADS BENCH_PORT SERVER_CPU CLIENT_CPU; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 ((ROUNDS >= 1 && DURATION >= 1)) || die "ROUNDS and DURATION must be >= 1"
@@ -98,15 +123,23 @@ done
 ((BENCH_PORT >= 1024 && BENCH_PORT <= 65000)) || die "BENCH_PORT must be in 1024..65000"
 ((WS_CONNS >= 1 && WS_CONNS <= 10000)) || die "WS_CONNS must be in 1..10000"
 ((WS_SMALL >= 1 && WS_SMALL <= 65536)) || die "WS_SMALL must be in 1..65536"
+((GRPC_CONNS >= 1 && GRPC_CONNS <= 1000)) || die "GRPC_CONNS must be in 1..1000"
+((GRPC_STREAMS >= 1 && GRPC_STREAMS <= 100)) || die "GRPC_STREAMS must be in 1..100 (Portico allows 128 concurrent streams)"
+((GRPC_BYTES <= 65536)) || die "GRPC_BYTES must be in 0..65536"
+((GRPC_CPP_THREADS >= 1 && GRPC_CPP_THREADS <= 64)) || die "GRPC_CPP_THREADS must be in 1..64"
 NEED_H2=0   # an HTTP/2 scenario: h2load, a certificate, TLS and h2c listeners
 NEED_HTTP=0 # an HTTP scenario: nginx and h2o
 NEED_WS=0   # a WebSocket scenario: ws_load, node and python echo servers, Portico's /ws/echo
+NEED_GRPC=0 # a gRPC scenario: grpc_load, grpc_interop_server and grpc_cpp_server
 for s in $SCENARIOS; do
-  [[ $s =~ ^(ka[0-9]+|pipe[0-9]+|(h2)?file[0-9]+[km](c[0-9]+)?|idle|h2(c|tls)[0-9]+(m[0-9]+)?|ws[0-9]+|ws[0-9]+[km](c[0-9]+)?)$ ]] ||
-    die "unknown scenario '$s' (kaN, pipeD, fileNk, fileNm[cC], idle, h2cN[mM], h2tlsN[mM], h2fileNm[cC], wsN, wsNk[cC], wsNm[cC]; groups http1, http2, ws)"
+  [[ $s =~ ^(ka[0-9]+|pipe[0-9]+|(h2)?file[0-9]+[km](c[0-9]+)?|idle|h2(c|tls)[0-9]+(m[0-9]+)?|ws[0-9]+|ws[0-9]+[km](c[0-9]+)?|grpc_(unary|stream)(_[0-9]+x[0-9]+)?)$ ]] ||
+    die "unknown scenario '$s' (kaN, pipeD, fileNk, fileNm[cC], idle, h2cN[mM], h2tlsN[mM], h2fileNm[cC], wsN, wsNk[cC], wsNm[cC], grpc_unary[_CxS], grpc_stream[_CxS]; groups http1, http2, ws, grpc)"
   [[ $s == h2* ]] && NEED_H2=1
-  if [[ $s == ws* ]]; then NEED_WS=1; else NEED_HTTP=1; fi
-  if [[ $s =~ ^ws([0-9]+)$ ]]; then
+  if [[ $s == ws* ]]; then NEED_WS=1; elif [[ $s == grpc_* ]]; then NEED_GRPC=1; else NEED_HTTP=1; fi
+  if [[ $s =~ ^grpc_[a-z]+_([0-9]+)x([0-9]+)$ ]]; then
+    ((10#${BASH_REMATCH[1]} >= 1 && 10#${BASH_REMATCH[1]} <= 1000)) || die "scenario '$s': connections must be in 1..1000"
+    ((10#${BASH_REMATCH[2]} >= 1 && 10#${BASH_REMATCH[2]} <= 100)) || die "scenario '$s': streams per connection must be in 1..100"
+  elif [[ $s =~ ^ws([0-9]+)$ ]]; then
     ((10#${BASH_REMATCH[1]} >= 1 && 10#${BASH_REMATCH[1]} <= 10000)) || die "scenario '$s': connections must be in 1..10000"
   elif [[ $s =~ ^ws([0-9]+)([km])(c([0-9]+))?$ ]]; then
     max=64
@@ -128,7 +161,7 @@ for s in $SCENARIOS; do
   fi
 done
 for s in $SERVERS; do
-  [[ $s =~ ^(portico|nginx|h2o|node|python)$ ]] || die "unknown server '$s' (portico, nginx, h2o, node, python)"
+  [[ $s =~ ^(portico|nginx|h2o|node|python|grpc_cpp)$ ]] || die "unknown server '$s' (portico, nginx, h2o, node, python, grpc_cpp)"
 done
 for t in taskset curl ss cc awk $( ((NEED_HTTP)) && echo wrk gnuplot); do
   command -v "$t" >/dev/null || die "'$t' not found; run scripts/setup.sh --bench"
@@ -148,7 +181,8 @@ NCPU=$(nproc)
 # preface from an HTTP/1.1 request on one listener); TLS_PORT: TLS with ALPN h2 and http/1.1;
 # H2C_PORT: where h2c is spoken (nginx needs a listener of its own: `listen ... http2` without
 # ssl is prior knowledge only). The WebSocket echo servers (node, python) have PORT only;
-# Portico serves /ws/echo on its cleartext listener.
+# Portico serves /ws/echo on its cleartext listener. The gRPC servers (portico_grpc: Portico's
+# apps/grpc_interop_server; grpc_cpp: bench/grpc_cpp_server) have PORT only, h2c.
 declare -A PORT TLS_PORT H2C_PORT SRV_PID
 i=0
 for s in portico nginx h2o; do
@@ -158,20 +192,33 @@ done
 H2C_PORT[nginx]=$((BENCH_PORT + 6))
 PORT[node]=$((BENCH_PORT + 7))
 PORT[python]=$((BENCH_PORT + 8))
+PORT[portico_grpc]=$((BENCH_PORT + 9))
+PORT[grpc_cpp]=$((BENCH_PORT + 10))
 HTTP_PEERS=(portico nginx h2o)  # the servers of the HTTP scenarios (tables, JSON)
 WS_PEERS=(portico node python)  # the servers of the WebSocket scenarios
+GRPC_PEERS=(portico_grpc grpc_cpp)  # the servers of the gRPC scenarios
 NODE_MODULES=$ROOT/tests/interop/node/node_modules
 PY_WS=/usr/bin/python3          # Debian's python3, where python3-websockets is installed
 ACTIVE=()
+# `portico` in SERVERS stands for both of Portico's programs: `portico serve` (portico) for the
+# HTTP and WebSocket scenarios, grpc_interop_server (portico_grpc) for the gRPC ones.
+WANTED=""
 for s in $SERVERS; do
+  if [[ $s == portico ]]; then WANTED+=" portico portico_grpc"; else WANTED+=" $s"; fi
+done
+for s in $WANTED; do
   # A server no scenario of this run needs is not started.
   case $s in
+    portico) ((NEED_HTTP || NEED_WS)) || continue ;;
     nginx | h2o) ((NEED_HTTP)) || continue ;;
     node | python) ((NEED_WS)) || continue ;;
+    portico_grpc | grpc_cpp) ((NEED_GRPC)) || continue ;;
   esac
   why=""
   case $s in
     portico) bin=$PORTICO_BIN ;;
+    portico_grpc) bin=$GRPC_PORTICO_BIN ;;
+    grpc_cpp) bin=$GRPC_CPP_BIN ;;
     nginx) bin=$(command -v nginx || true) ;;
     h2o) bin=$(command -v h2o || true) ;;
     node)
@@ -197,15 +244,18 @@ scen_servers() {  # scenario -> the active servers that take part in it, in ACTI
   local s
   for s in "${ACTIVE[@]}"; do
     case $s in
-      portico) echo "$s" ;;
-      nginx | h2o) [[ $1 == ws* ]] || echo "$s" ;;
+      portico) [[ $1 == grpc_* ]] || echo "$s" ;;
+      nginx | h2o) [[ $1 == ws* || $1 == grpc_* ]] || echo "$s" ;;
       node | python) [[ $1 == ws* ]] && echo "$s" ;;
+      portico_grpc | grpc_cpp) [[ $1 == grpc_* ]] && echo "$s" ;;
     esac
   done
   return 0
 }
 scen_peers() {  # scenario -> the servers of its tables (active or not)
-  if [[ $1 == ws* ]]; then echo "${WS_PEERS[*]}"; else echo "${HTTP_PEERS[*]}"; fi
+  if [[ $1 == ws* ]]; then echo "${WS_PEERS[*]}"
+  elif [[ $1 == grpc_* ]]; then echo "${GRPC_PEERS[*]}"
+  else echo "${HTTP_PEERS[*]}"; fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -387,7 +437,7 @@ EOF
 server_ports() {  # every port server $1 listens on
   local s=$1
   echo "${PORT[$s]}"
-  if ((NEED_H2)) && [[ $s != node && $s != python ]]; then
+  if ((NEED_H2)) && [[ $s =~ ^(portico|nginx|h2o)$ ]]; then
     echo "${TLS_PORT[$s]}"
     [[ ${H2C_PORT[$s]} == "${PORT[$s]}" ]] || echo "${H2C_PORT[$s]}"
   fi
@@ -409,9 +459,15 @@ serves_ws() {  # server -> true when /ws/echo on its port echoes one message (be
     >/dev/null 2>&1
 }
 
+serves_grpc() {  # server -> true when one UnaryCall on its port succeeds (bench/grpc_load)
+  timeout -k 1 4 "$GRPC_LOAD_BIN" -m unary -c 1 -s 1 -n 1 -w 0 -d 1 -t 2 -p "${PORT[$1]}" -b "$GRPC_BYTES" \
+    >/dev/null 2>&1
+}
+
 server_ready() {  # server -> true when every listener it has for this run answers
   case $1 in
     node | python) serves_ws "$1" ;;
+    portico_grpc | grpc_cpp) serves_grpc "$1" ;;
     portico) serves_hello "$1" && { ((!NEED_WS)) || serves_ws "$1"; } ;;
     *) serves_hello "$1" ;;
   esac
@@ -448,6 +504,14 @@ start_server() {
     python)
       taskset -c "$SERVER_CPU" "$PY_WS" "$BENCH/ws_echo_python.py" "$port" 127.0.0.1 </dev/null >>"$WORK/$s.out" 2>&1 &
       ;;
+    portico_grpc)
+      taskset -c "$SERVER_CPU" "$GRPC_PORTICO_BIN" --port="$port" --host=127.0.0.1 --threads=1 \
+        </dev/null >>"$WORK/$s.out" 2>&1 &
+      ;;
+    grpc_cpp)
+      taskset -c "$SERVER_CPU" "$GRPC_CPP_BIN" --port="$port" --host=127.0.0.1 --threads="$GRPC_CPP_THREADS" \
+        </dev/null >>"$WORK/$s.out" 2>&1 &
+      ;;
     nginx)
       taskset -c "$SERVER_CPU" nginx -p "$WORK/nginx/" -e "$WORK/nginx/error.log" \
         -c "$WORK/nginx/nginx.conf" -g 'daemon off;' </dev/null >>"$WORK/$s.out" 2>&1 &
@@ -468,7 +532,7 @@ start_server() {
     sleep 0.1
   done
   tail -n 20 "$WORK/$s.out" "$WORK/$s/error.log" 2>/dev/null >&2 || true
-  die "$s did not answer (/hello.txt, /ws/echo) on all of its ports ($(server_ports "$s" | tr '\n' ' ')) within 10 s"
+  die "$s did not answer (/hello.txt, /ws/echo, UnaryCall) on all of its ports ($(server_ports "$s" | tr '\n' ' ')) within 10 s"
 }
 
 forget_pid() {  # a process that has been waited for: no longer stopped on exit
@@ -556,6 +620,11 @@ if [[ " ${ACTIVE[*]} " == *" python "* ]]; then
   PYWS_V="python3-websockets $("$PY_WS" -c 'import websockets; print(websockets.__version__)' 2>/dev/null || echo '?')"
   PYWS_V="$PYWS_V ($("$PY_WS" --version 2>&1))"
 fi
+GRPC_CPP_V=""
+if [[ " ${ACTIVE[*]} " == *" grpc_cpp "* ]]; then
+  GRPC_CPP_V="libgrpc++ $(pkg-config --modversion grpc++ 2>/dev/null || echo '?') (bench/grpc_cpp_server, async API, $GRPC_CPP_THREADS completion-queue thread(s))"
+fi
+NGHTTP2_V=$(pkg-config --modversion libnghttp2 2>/dev/null || true)
 PORTICO_V=unknown
 if [[ " ${ACTIVE[*]} " == *" portico "* ]]; then
   PORTICO_V=$(timeout 2 "$PORTICO_BIN" version 2>&1 </dev/null | head -n1 || true)
@@ -570,7 +639,8 @@ MEM_TOTAL=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
   echo "machine: $CPU_MODEL, $NCPU CPUs, $MEM_TOTAL RAM, $OS, kernel $KERNEL"
   echo "peers:   ${NGINX_V:-nginx n/a}; ${H2O_V:-h2o n/a}; ${WRK_V:-wrk n/a}; ${H2LOAD_V:-h2load n/a}; portico: $PORTICO_V"
   ((NEED_WS)) && echo "ws:      ${NODE_V:-node n/a} ${WS_V}; ${PYWS_V:-python3-websockets n/a}; bench/ws_load"
-  echo "setup:   server on CPU $SERVER_CPU, wrk -t1 (or bigfile_client, h2load -t1, ws_load) on CPU $CLIENT_CPU; $ROUNDS rounds, median;" \
+  ((NEED_GRPC)) && echo "grpc:    ${GRPC_CPP_V:-grpc_cpp n/a}; bench/grpc_load on libnghttp2 ${NGHTTP2_V:-?}"
+  echo "setup:   server on CPU $SERVER_CPU, wrk -t1 (or bigfile_client, h2load -t1, ws_load, grpc_load) on CPU $CLIENT_CPU; $ROUNDS rounds, median;" \
     "${DURATION}s runs after ${WARMUP}s warm-up; servers: ${ACTIVE[*]}"
 } | tee -a "$LOG" >&2
 
@@ -602,6 +672,11 @@ BIGFILE_BIN=$WORK/bigfile_client
 cc -O2 -Wall -o "$BIGFILE_BIN" "$BENCH/bigfile_client.c" || die "cannot compile bench/bigfile_client.c"
 WS_LOAD_BIN=$WORK/ws_load
 cc -O2 -Wall -o "$WS_LOAD_BIN" "$BENCH/ws_load.c" || die "cannot compile bench/ws_load.c"
+GRPC_LOAD_BIN=$WORK/grpc_load
+if ((NEED_GRPC)); then
+  cc -O2 -Wall -o "$GRPC_LOAD_BIN" "$BENCH/grpc_load.c" -lnghttp2 ||
+    die "cannot compile bench/grpc_load.c (needs libnghttp2-dev: scripts/setup.sh --bench)"
+fi
 check_ports_free
 
 # ---------------------------------------------------------------------------------------------
@@ -961,15 +1036,68 @@ ws_round() {
   fi
 }
 
+# gRPC: bench/grpc_load against grpc.testing.TestService over h2c, on the same connections for
+# WARMUP s, then DURATION s measured (it prints START and END around that period, as ws_load
+# does). grpc_unary: UnaryCall after UnaryCall on each stream slot; grpc_stream: one
+# FullDuplexCall per slot, ping-pong. Every response is checked (grpc-status 0, the message byte
+# for byte); GRPC_CONNS x GRPC_STREAMS calls at once, or C x S for grpc_*_CxS.
+grpc_shape() {  # scenario -> "CONNS STREAMS"
+  if [[ $1 =~ _([0-9]+)x([0-9]+)$ ]]; then echo "$((10#${BASH_REMATCH[1]})) $((10#${BASH_REMATCH[2]}))"
+  else echo "$GRPC_CONNS $GRPC_STREAMS"; fi
+}
+grpc_args() {  # scenario -> grpc_load arguments (without -p, -w, -d, -t)
+  local mode=${1#grpc_} c m
+  mode=${mode%%_*}
+  read -r c m < <(grpc_shape "$1")
+  echo "-m $mode -c $c -s $m -b $GRPC_BYTES"
+}
+
+grpc_round() {
+  local scen=$1 s=$2 r=$3 pid=${SRV_PID[$2]} args out line c0 c1 cpu count rate errs conns calls c m
+  local rpc busy_s busy_c steal other wcpu
+  args=$(grpc_args "$scen")
+  read -r c m < <(grpc_shape "$scen")
+  # shellcheck disable=SC2086
+  marked_run "$pid" '^START$' '^END$' $((WARMUP + DURATION + 40)) "$GRPC_LOAD_BIN" $args -p "${PORT[$s]}" \
+    -w "$WARMUP" -d "$DURATION" -t $((WARMUP + DURATION + 30))
+  c0=$MR_C0 c1=$MR_C1 out=$MR_OUT
+  { echo "=== $scen $s round $r: grpc_load $args -p ${PORT[$s]} -w $WARMUP -d $DURATION (exit $MR_RC)"; echo "$out"; } >>"$LOG"
+  line=$(grep -m1 '^RESULT ' <<<"$out" || true)
+  if [[ -z $c1 || -z $line ]]; then
+    note "$scen $s round $r: grpc_load failed (exit $MR_RC; see $LOG)"
+    printf 'load\t%s\t%s\t%s\t\t\t\t\t1\t\t\n' "$scen" "$s" "$r" >>"$RAW"
+    return 0
+  fi
+  read -r busy_s busy_c steal other wcpu < <(round_load_figures $((c1 - c0)) "$MR_W")
+  field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
+  count=$(field count); rate=$(field rate); errs=$(field errors); conns=$(field conns); calls=$(field calls)
+  ((errs > 0 || MR_RC == 0)) || errs=1      # a non-zero exit without counted errors
+  ((conns == c)) || errs=$((errs + 1))      # a connection lost
+  ((calls == c * m)) || errs=$((errs + 1))  # fewer calls open than asked for
+  ((count > 0)) || errs=$((errs + 1))
+  cpu=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+  rpc=$(awk -v n="$count" -v c="$cpu" 'BEGIN {if (c > 0) printf "%.0f", n / c; else print ""}')
+  printf 'load\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$s" "$r" "$rate" "$count" "$cpu" "$rpc" "$errs" \
+    "$busy_s" "$busy_c" "$steal" "$wcpu" "$other" >>"$RAW"
+  printf '  %-11s %-12s round %d: %8.0f %s/s, server %5.2f CPU-s, %7s per CPU-s | grpc_load %5.2f CPU-s, other processes %3s%%, steal %s%%%s\n' \
+    "$scen" "$s" "$r" "$rate" "$([[ $scen == grpc_unary* ]] && echo calls || echo msgs)" "$cpu" "${rpc:--}" "$wcpu" "$other" "$steal" \
+    "$(if ((errs)); then echo ", $errs errors"; fi)" | tee -a "$LOG" >&2
+  if awk -v st="$steal" -v o="$other" 'BEGIN {exit !(st > 5 || o > 10)}'; then
+    note "warning: $scen $s round $r: other processes used ${other}% of a CPU, steal ${steal}%: the machine is not quiet"
+  fi
+}
+
 LOAD_SCENS=()  # all load scenarios
 WRK_SCENS=()   # kaN, pipeD: req/s
 FILE_SCENS=()  # fileN*: GB/s
 WS_SCENS=()    # wsN*: round trips/s and MB/s
+GRPC_SCENS=()  # grpc_*: calls/s or messages/s
 for scen in $SCENARIOS; do
   case $scen in
     idle) ;;
     file* | h2file*) LOAD_SCENS+=("$scen"); FILE_SCENS+=("$scen") ;;
     ws*) LOAD_SCENS+=("$scen"); WS_SCENS+=("$scen") ;;
+    grpc_*) LOAD_SCENS+=("$scen"); GRPC_SCENS+=("$scen") ;;
     *) LOAD_SCENS+=("$scen"); WRK_SCENS+=("$scen") ;;
   esac
 done
@@ -979,6 +1107,7 @@ if ((${#LOAD_SCENS[@]})); then
     case $scen in
       file*) note "scenario $scen: bigfile_client $(file_args "$scen")" ;;
       ws*) note "scenario $scen: ws_load $(ws_args "$scen") (servers: $(scen_servers "$scen" | paste -sd' '))" ;;
+      grpc_*) note "scenario $scen: grpc_load $(grpc_args "$scen") (servers: $(scen_servers "$scen" | paste -sd' '))" ;;
       h2*) note "scenario $scen: h2load $(h2_args "$scen" portico | sed 's/|.*//') (URL per server: $(h2_args "$scen" portico | sed 's/.*|//; s/:[0-9][0-9]*\//:PORT\//'))" ;;
       *) note "scenario $scen: wrk $(wrk_args "$scen")" ;;
     esac
@@ -987,6 +1116,7 @@ if ((${#LOAD_SCENS[@]})); then
         case $scen in
           file*) file_round "$scen" "$s" "$r" ;;
           ws*) ws_round "$scen" "$s" "$r" ;;
+          grpc_*) grpc_round "$scen" "$s" "$r" ;;
           h2*) h2_round "$scen" "$s" "$r" ;;
           *) load_round "$scen" "$s" "$r" ;;
         esac
@@ -1035,6 +1165,7 @@ done
   echo
   echo "Portico benchmark, $TS (median of $ROUNDS rounds, ${DURATION}s each)"
   echo "machine: $CPU_MODEL, $NCPU CPUs, kernel $KERNEL; ${NGINX_V:-}; ${H2O_V:-}; ${WRK_V:-}; ${H2LOAD_V:-}"
+  ((NEED_GRPC)) && echo "grpc peer: ${GRPC_CPP_V:-grpc_cpp n/a}; bench/grpc_load on libnghttp2 ${NGHTTP2_V:-?}"
   ((NEED_WS)) && echo "websocket peers: ${NODE_V:-node n/a} ${WS_V}; ${PYWS_V:-python3-websockets n/a}"
   if ((${#WRK_SCENS[@]})); then
     echo
@@ -1115,6 +1246,30 @@ done
     echo " $WS_SMALL-byte messages; wsNk: N KiB messages on $WS_CONNS connections (or C for ...cC); MB = 10^6 bytes"
     echo " of payload echoed back; the last two columns: portico/node and portico/python per CPU-second)"
   fi
+  if ((${#GRPC_SCENS[@]})); then
+    echo
+    printf '%-18s %12s %12s %11s\n' "gRPC per second" portico "grpc C++" "p/grpc_cpp"
+    for scen in "${GRPC_SCENS[@]}"; do
+      printf '%-18s %12s %12s %11s\n' "$scen" "$(fmt "${MED[$scen.portico_grpc.rps]}")" \
+        "$(fmt "${MED[$scen.grpc_cpp.rps]}")" "$(ratio "${MED[$scen.portico_grpc.rps]}" "${MED[$scen.grpc_cpp.rps]}")"
+    done
+    echo
+    printf '%-18s %12s %12s | %-26s\n' "CPU-s" portico "grpc C++" "per server CPU-second"
+    for scen in "${GRPC_SCENS[@]}"; do
+      printf '%-18s %12s %12s | %8s %8s   %5s\n' "$scen" "$(fmt "${MED[$scen.portico_grpc.cpu]}" 2)" \
+        "$(fmt "${MED[$scen.grpc_cpp.cpu]}" 2)" "$(fmt "${MED[$scen.portico_grpc.rpc]}")" "$(fmt "${MED[$scen.grpc_cpp.rpc]}")" \
+        "$(ratio "${MED[$scen.portico_grpc.rpc]}" "${MED[$scen.grpc_cpp.rpc]}")"
+    done
+    echo
+    printf '%-18s %12s %12s\n' "CPU-us per call" portico "grpc C++"
+    for scen in "${GRPC_SCENS[@]}"; do
+      printf '%-18s %12s %12s\n' "$scen" "$(usreq "${MED[$scen.portico_grpc.rpc]}")" "$(usreq "${MED[$scen.grpc_cpp.rpc]}")"
+    done
+    echo "(bench/grpc_load, grpc.testing.TestService over h2c, $GRPC_BYTES-byte payloads each way; grpc_unary: UnaryCalls"
+    echo " per second; grpc_stream: response messages per second, ping-pong on long FullDuplexCalls; ${GRPC_CONNS} x"
+    echo " ${GRPC_STREAMS} concurrent calls (connections x streams) unless _CxS; gRPC C++ with $GRPC_CPP_THREADS completion-queue"
+    echo " thread(s); CPU-us per call: per message for grpc_stream; the last column: portico/grpc C++ per CPU-second)"
+  fi
   if ((${#LOAD_SCENS[@]})); then
     for scen in "${LOAD_SCENS[@]}"; do
       for s in $(scen_peers "$scen"); do
@@ -1151,6 +1306,13 @@ done
   if [[ " $SCENARIOS " == *" idle "* ]]; then
     printf 'mem\tidle\t%s\t%s\t%s\n' "${MED[idle.portico.mem]}" "${MED[idle.nginx.mem]}" "${MED[idle.h2o.mem]}"
   fi
+  # gRPC: the third column is the gRPC C++ server, the fourth unused
+  for scen in "${GRPC_SCENS[@]}"; do
+    printf 'rps\t%s\t%s\t%s\t-\n' "$scen" "${MED[$scen.portico_grpc.rps]}" "${MED[$scen.grpc_cpp.rps]}"
+  done
+  for scen in "${GRPC_SCENS[@]}"; do
+    printf 'rpc\t%s\t%s\t%s\t-\n' "$scen" "${MED[$scen.portico_grpc.rpc]}" "${MED[$scen.grpc_cpp.rpc]}"
+  done
 } >"$SUMMARY"
 
 jstr() { local v=${1//\\/\\\\}; v=${v//\"/\\\"}; printf '"%s"' "$v"; }
@@ -1163,8 +1325,8 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
   echo "{"
   echo "  \"timestamp\": $(jstr "$TS"),"
   echo "  \"machine\": {\"cpu\": $(jstr "$CPU_MODEL"), \"cpus\": $NCPU, \"memory\": $(jstr "$MEM_TOTAL"), \"os\": $(jstr "$OS"), \"kernel\": $(jstr "$KERNEL")},"
-  echo "  \"versions\": {\"nginx\": $(jstr "$NGINX_V"), \"h2o\": $(jstr "$H2O_V"), \"wrk\": $(jstr "$WRK_V"), \"h2load\": $(jstr "$H2LOAD_V"), \"node\": $(jstr "$NODE_V"), \"ws\": $(jstr "$WS_V"), \"python_websockets\": $(jstr "$PYWS_V"), \"portico\": $(jstr "$PORTICO_V")},"
-  echo "  \"settings\": {\"rounds\": $ROUNDS, \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"server_cpu\": $SERVER_CPU, \"client_cpu\": $CLIENT_CPU, \"pipe_conns\": $PIPE_CONNS, \"file_conns\": $FILE_CONNS, \"h2_streams\": $H2_STREAMS, \"idle_conns\": $IDLE_CONNS, \"ws_conns\": $WS_CONNS, \"ws_small\": $WS_SMALL, \"servers\": [$(printf '"%s",' "${ACTIVE[@]}" | sed 's/,$//')]},"
+  echo "  \"versions\": {\"nginx\": $(jstr "$NGINX_V"), \"h2o\": $(jstr "$H2O_V"), \"wrk\": $(jstr "$WRK_V"), \"h2load\": $(jstr "$H2LOAD_V"), \"node\": $(jstr "$NODE_V"), \"ws\": $(jstr "$WS_V"), \"python_websockets\": $(jstr "$PYWS_V"), \"grpc_cpp\": $(jstr "$GRPC_CPP_V"), \"nghttp2\": $(jstr "$NGHTTP2_V"), \"portico\": $(jstr "$PORTICO_V")},"
+  echo "  \"settings\": {\"rounds\": $ROUNDS, \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"server_cpu\": $SERVER_CPU, \"client_cpu\": $CLIENT_CPU, \"pipe_conns\": $PIPE_CONNS, \"file_conns\": $FILE_CONNS, \"h2_streams\": $H2_STREAMS, \"idle_conns\": $IDLE_CONNS, \"ws_conns\": $WS_CONNS, \"ws_small\": $WS_SMALL, \"grpc_conns\": $GRPC_CONNS, \"grpc_streams\": $GRPC_STREAMS, \"grpc_bytes\": $GRPC_BYTES, \"grpc_cpp_threads\": $GRPC_CPP_THREADS, \"servers\": [$(printf '"%s",' "${ACTIVE[@]}" | sed 's/,$//')]},"
   echo "  \"scenarios\": {"
   first=1
   for scen in $SCENARIOS; do
@@ -1180,6 +1342,12 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
           "$(jnum "${MED[$scen.$s.rps]}")" "$(jnum "${MED[$scen.$s.mbps]}")" "$(jnum "${MED[$scen.$s.cpu]}")" \
           "$(jnum "${MED[$scen.$s.rpc]}")" "$(jnum "${MED[$scen.$s.bpc]}")" "${MED[$scen.$s.err]}" \
           "$(ws_bytes "$scen")" "$(ws_conns "$scen")" "$(jrounds load "$scen" "$s" 5)" "$(jrounds load "$scen" "$s" 20)"
+      elif [[ $scen == grpc_* ]]; then
+        read -r gc gm < <(grpc_shape "$scen")
+        printf '"%s": {"per_s": %s, "server_cpu_s": %s, "per_cpu_s": %s, "errors": %s, "unit": "%s", "conns": %s, "streams_per_conn": %s, "payload_bytes": %s, "rounds_per_s": %s}' "$s" \
+          "$(jnum "${MED[$scen.$s.rps]}")" "$(jnum "${MED[$scen.$s.cpu]}")" "$(jnum "${MED[$scen.$s.rpc]}")" \
+          "${MED[$scen.$s.err]}" "$([[ $scen == grpc_unary* ]] && echo calls || echo messages)" "$gc" "$gm" "$GRPC_BYTES" \
+          "$(jrounds load "$scen" "$s" 5)"
       elif [[ $scen == idle ]]; then
         printf '"%s": {"bytes_per_idle_conn": %s, "open_conns": %s, "rounds_bytes_per_idle_conn": %s}' "$s" \
           "$(jnum "${MED[idle.$s.mem]}")" "$(jnum "${MED[idle.$s.open]}")" "$(jrounds idle idle "$s" 10)"
@@ -1204,16 +1372,21 @@ jrounds() {  # kind scenario server column -> JSON array over rounds
 # Charts: HTTP/1.1 scenarios in one, HTTP/2 ones (with their HTTP/1.1 large-file references)
 # in the other.
 PNGS=()
-for chart in http1 http2; do
+for chart in http1 http2 grpc; do
   if [[ $chart == http1 ]]; then
-    grep -qP '^(rps|rpc|gbps|mem)\t(?!h2|file[0-9]+[km]c)' "$SUMMARY" || continue
+    grep -qP '^(rps|rpc|gbps|mem)\t(?!h2|file[0-9]+[km]c|grpc_)' "$SUMMARY" || continue
     PNG=$RESULTS_DIR/http1-$TS.png
-  else
+  elif [[ $chart == http2 ]]; then
     grep -qP '^(rps|rpc|gbps)\th2' "$SUMMARY" || continue
     PNG=$RESULTS_DIR/http2-$TS.png
+  else
+    grep -qP '^(rps|rpc)\tgrpc_' "$SUMMARY" || continue
+    PNG=$RESULTS_DIR/grpc-$TS.png
   fi
-  if CHART=$chart H2_STREAMS=$H2_STREAMS PIPE_CONNS=$PIPE_CONNS IDLE_CONNS=$IDLE_CONNS FILE_CONNS=$FILE_CONNS "$BENCH/chart.sh" "$SUMMARY" "$PNG" \
-    "$CPU_MODEL, $NCPU CPUs; $NGINX_V, $H2O_V; median of $ROUNDS x ${DURATION}s"; then
+  sub="$CPU_MODEL, $NCPU CPUs; $NGINX_V, $H2O_V; median of $ROUNDS x ${DURATION}s"
+  [[ $chart == grpc ]] && sub="$CPU_MODEL, $NCPU CPUs; ${GRPC_CPP_V%% (*}, $GRPC_CPP_THREADS CQ thread(s); median of $ROUNDS x ${DURATION}s"
+  if CHART=$chart H2_STREAMS=$H2_STREAMS PIPE_CONNS=$PIPE_CONNS IDLE_CONNS=$IDLE_CONNS FILE_CONNS=$FILE_CONNS \
+    GRPC_CONNS=$GRPC_CONNS GRPC_STREAMS=$GRPC_STREAMS GRPC_BYTES=$GRPC_BYTES "$BENCH/chart.sh" "$SUMMARY" "$PNG" "$sub"; then
     PNGS+=("$PNG")
     if [[ $UPDATE_DOCS == 1 ]]; then
       mkdir -p "$ROOT/docs"

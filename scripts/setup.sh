@@ -2,12 +2,14 @@
 # Installs the Debian packages Portico needs to build, test and benchmark.
 # Idempotent and non-interactive: only what is missing is installed.
 #   scripts/setup.sh            build + test dependencies
-#   scripts/setup.sh --bench    also the benchmark peers (nginx, h2o, wrk, gnuplot); h2load, the
-#                               HTTP/2 load generator, is in nghttp2-client (always installed)
+#   scripts/setup.sh --bench    also the benchmark peers (nginx, h2o, wrk, gnuplot, libgrpc++ for
+#                               the gRPC C++ server, libnghttp2-dev for bench/grpc_load); h2load,
+#                               the HTTP/2 load generator, is in nghttp2-client (always installed)
 # Node.js and npm (Debian's nodejs, npm) only when `node` / `npm` are not already in PATH: a
 # node installed otherwise is kept. Then `npm ci` in tests/interop/node (the npm package ws for
 # tests/interop/test_websocket_node.py and bench/ws_echo_node.js) when its node_modules is
-# missing or older than package-lock.json.
+# missing or older than package-lock.json; the packages @grpc/grpc-js and @grpc/proto-loader
+# are for tests/interop/test_grpc_node.py.
 set -euo pipefail
 
 pkgs=(
@@ -24,6 +26,9 @@ pkgs=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(nginx-light h2o wrk gnuplot-nox)   # nginx-light has the http_v2 and ssl modules
+  # gRPC scenarios: the gRPC C++ server (bench/grpc_cpp_server: libgrpc++ and its protoc plugin)
+  # and the load client (bench/grpc_load on libnghttp2)
+  pkgs+=(libgrpc++-dev protobuf-compiler-grpc libnghttp2-dev)
 fi
 
 # Node.js: keep whatever node/npm is there (another packaging may provide both in one package).

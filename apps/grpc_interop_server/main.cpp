@@ -10,19 +10,20 @@
 // (grpc.reflection.v1 and v1alpha).
 //
 // With TLS it serves the interop test certificate (server1.pem, server1.key; clients trust
-// ca.pem and use the server name foo.test.google.fr) with ALPN h2. Requests are dispatched
-// with their whole body, so the streaming methods see every request message at once: the
-// interop cases whose client sends the whole request stream before reading work; ping_pong
-// and cancel_after_first_response need streaming request bodies (docs/grpc.md).
+// ca.pem and use the server name foo.test.google.fr) with ALPN h2. Request messages are read
+// as they arrive. EmptyCall and UnaryCall use the callback form of the call API; the
+// streaming methods are coroutines (portico/grpc_coro.hpp).
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "portico/grpc.hpp"
+#include "portico/grpc_coro.hpp"
 #include "portico/grpc_health.hpp"
 #include "portico/grpc_protobuf.hpp"
 #ifdef PORTICO_HAVE_GRPC_REFLECTION
@@ -55,6 +56,12 @@ std::string payload_bytes(std::int32_t size) {
   return std::string(static_cast<std::size_t>(size > 0 ? size : 0), '\0');
 }
 
+pb::StreamingOutputCallResponse response_for(const pb::ResponseParameters& p) {
+  pb::StreamingOutputCallResponse r;
+  r.mutable_payload()->set_body(payload_bytes(p.size()));
+  return r;
+}
+
 // Reads messages until the end of the request stream; fn(message, compressed) for each, done()
 // at the end. Stops if the call ends (a bad message, a status sent by fn).
 template <class Message, class F, class Done>
@@ -71,63 +78,36 @@ void read_each(rpc::call c, F fn, Done done) {
   });
 }
 
-// Writes responses one after another: waits interval_us before each, and for on_ready when
-// write() pushes back; then runs done().
-struct responder : std::enable_shared_from_this<responder> {
-  struct item {
-    std::int32_t size = 0;
-    std::int32_t interval_us = 0;
-    bool compressed = false;
-    bool waited = false;
-  };
-  rpc::call c;
-  std::deque<item> items;
-  std::function<void()> done;
-  bool waiting = false;  // a timer or on_ready will call resume()
-
-  explicit responder(rpc::call call) : c(std::move(call)) {}
-
-  void add(const pb::ResponseParameters& p) {
-    items.push_back({p.size(), p.interval_us(), p.compressed().value(), false});
-  }
-
-  void resume() {
-    waiting = false;
-    pump();
-  }
-
-  void pump() {
-    if (waiting) return;
-    while (!items.empty()) {
-      if (c.finished()) return;
-      auto& it = items.front();
-      if (it.interval_us > 0 && !it.waited) {
-        it.waited = true;
-        auto self = shared_from_this();
-        const auto ms = static_cast<unsigned>((it.interval_us + 999) / 1000);
-        waiting = true;
-        c.response().set_timeout(ms, [self] { self->resume(); });
-        return;
+// FullDuplexCall answers each request's response_parameters before reading the next one
+// (ping_pong); HalfDuplexCall (`half`) reads them all first. A request's response_status is the
+// call's status at the end of the request stream.
+rpc::task duplex(rpc::call c, bool half) {
+  echo_metadata(c);
+  rpc::status end;
+  std::vector<pb::ResponseParameters> later;
+  while (auto m = co_await rpc::read<pb::StreamingOutputCallRequest>(c)) {
+    if (m->response_status().code() != 0) end = requested_status(m->response_status());
+    for (const auto& p : m->response_parameters()) {
+      if (p.compressed().value()) c.set_compression("gzip");
+      if (half) {
+        later.push_back(p);
+        continue;
       }
-      pb::StreamingOutputCallResponse r;
-      r.mutable_payload()->set_body(payload_bytes(it.size));
-      const bool compressed = it.compressed;
-      items.pop_front();
-      if (!rpc::write_message(c, r, compressed)) {
-        if (c.finished()) return;
-        auto self = shared_from_this();
-        waiting = true;
-        c.on_ready([self] { self->resume(); });
-        return;
-      }
-    }
-    if (!c.finished() && done) {
-      auto fn = std::move(done);
-      done = nullptr;
-      fn();
+      if (p.interval_us() > 0 &&
+          !co_await rpc::sleep_for(c, std::chrono::microseconds(p.interval_us())))
+        co_return;
+      if (!co_await rpc::write(c, response_for(p), p.compressed().value())) co_return;
     }
   }
-};
+  if (c.finished()) co_return;  // cancelled, deadline, or a bad request message
+  for (const auto& p : later) {
+    if (p.interval_us() > 0 &&
+        !co_await rpc::sleep_for(c, std::chrono::microseconds(p.interval_us())))
+      co_return;
+    if (!co_await rpc::write(c, response_for(p), p.compressed().value())) co_return;
+  }
+  c.finish(end);
+}
 
 void add_test_service(rpc::services& svc) {
   rpc::add_unary<pb::Empty, pb::Empty>(svc, "/grpc.testing.TestService/EmptyCall",
@@ -168,69 +148,61 @@ void add_test_service(rpc::services& svc) {
         });
   });
 
-  rpc::add_server_streaming<pb::StreamingOutputCallRequest, pb::StreamingOutputCallResponse>(
-      svc, "/grpc.testing.TestService/StreamingOutputCall",
-      [](rpc::call c, const pb::StreamingOutputCallRequest& req) {
-        echo_metadata(c);
-        auto r = std::make_shared<responder>(c);
-        bool any_compressed = false;
-        for (const auto& p : req.response_parameters()) {
-          r->add(p);
-          any_compressed = any_compressed || p.compressed().value();
-        }
-        if (any_compressed) c.set_compression("gzip");
-        const rpc::status end = requested_status(req.response_status());
-        r->done = [c, end]() mutable { c.finish(end); };
-        r->pump();
-      });
-
-  svc.add("/grpc.testing.TestService/StreamingInputCall", [](rpc::call c) {
+  // The streaming methods are coroutines (portico/grpc_coro.hpp): each co_await resumes on the
+  // worker thread once a request message is there, the response drained (on_ready), or an
+  // interval passed; all of them end at once with "call over" when the client cancels, the
+  // deadline passes or the connection goes.
+  svc.add("/grpc.testing.TestService/StreamingOutputCall", [](rpc::call c) -> rpc::task {
     echo_metadata(c);
-    auto total = std::make_shared<std::int64_t>(0);
-    read_each<pb::StreamingInputCallRequest>(
-        c,
-        [c, total](const pb::StreamingInputCallRequest& m, bool was_compressed) mutable {
-          if (m.expect_compressed().value() && !was_compressed) {
-            c.finish({rpc::status_code::invalid_argument, "expected a compressed request message"});
-            return false;
-          }
-          *total += static_cast<std::int64_t>(m.payload().body().size());
-          return true;
-        },
-        [c, total]() mutable {
-          pb::StreamingInputCallResponse res;
-          res.set_aggregated_payload_size(static_cast<std::int32_t>(*total));
-          rpc::finish_with(c, res);
-        });
+    auto req = co_await rpc::read<pb::StreamingOutputCallRequest>(c);
+    if (!req) {
+      c.finish({rpc::status_code::internal, "no request message"});  // nothing if over
+      co_return;
+    }
+    if (co_await rpc::read(c)) {
+      c.finish({rpc::status_code::internal, "more than one request message"});
+      co_return;
+    }
+    for (const auto& p : req->response_parameters())
+      if (p.compressed().value()) c.set_compression("gzip");
+    for (const auto& p : req->response_parameters()) {
+      if (p.interval_us() > 0 &&
+          !co_await rpc::sleep_for(c, std::chrono::microseconds(p.interval_us())))
+        co_return;  // the call is over (deadline, cancel)
+      if (!co_await rpc::write(c, response_for(p), p.compressed().value())) co_return;
+    }
+    c.finish(requested_status(req->response_status()));
   });
 
-  // FullDuplexCall answers each request's response_parameters before reading the next one;
-  // HalfDuplexCall reads them all first. A request's response_status ends the call.
-  auto duplex = [](bool half) {
-    return [half](rpc::call c) {
-      echo_metadata(c);
-      auto r = std::make_shared<responder>(c);
-      auto end = std::make_shared<rpc::status>();
-      auto finish = [c, end]() mutable { c.finish(*end); };
-      read_each<pb::StreamingOutputCallRequest>(
-          c,
-          [r, end, half](const pb::StreamingOutputCallRequest& m, bool) {
-            for (const auto& p : m.response_parameters()) {
-              r->add(p);
-              if (p.compressed().value()) r->c.set_compression("gzip");
-            }
-            if (m.response_status().code() != 0) *end = requested_status(m.response_status());
-            if (!half) r->pump();  // the whole request is here: responses go out in order
-            return true;
-          },
-          [r, finish]() mutable {
-            r->done = finish;
-            r->pump();
-          });
-    };
-  };
-  svc.add("/grpc.testing.TestService/FullDuplexCall", duplex(false));
-  svc.add("/grpc.testing.TestService/HalfDuplexCall", duplex(true));
+  svc.add("/grpc.testing.TestService/StreamingInputCall", [](rpc::call c) -> rpc::task {
+    echo_metadata(c);
+    std::int64_t total = 0;
+    // The raw read: expect_compressed needs the message's compressed flag.
+    while (auto m = co_await rpc::read(c)) {
+      pb::StreamingInputCallRequest req;
+      if (!req.ParseFromString(m->data)) {
+        c.finish({rpc::status_code::internal, "failed to parse request message"});
+        co_return;
+      }
+      if (req.expect_compressed().value() && !m->compressed) {
+        c.finish({rpc::status_code::invalid_argument, "expected a compressed request message"});
+        co_return;
+      }
+      total += static_cast<std::int64_t>(req.payload().body().size());
+    }
+    if (c.finished()) co_return;  // cancelled, or a bad request stream
+    pb::StreamingInputCallResponse res;
+    res.set_aggregated_payload_size(static_cast<std::int32_t>(total));
+    co_await rpc::write(c, res);
+    // Returning finishes the call with OK.
+  });
+
+  // A coroutine lambda's captures live in the closure, not in the frame: what the coroutine
+  // needs after a suspension is a parameter of duplex().
+  svc.add("/grpc.testing.TestService/FullDuplexCall",
+          [](rpc::call c) { return duplex(std::move(c), false); });
+  svc.add("/grpc.testing.TestService/HalfDuplexCall",
+          [](rpc::call c) { return duplex(std::move(c), true); });
   // UnimplementedCall is not registered: "/grpc.testing.TestService/*" answers UNIMPLEMENTED.
 }
 

@@ -104,7 +104,8 @@ struct received_message {
 
 namespace detail {
 struct call_state;
-}
+struct coro_access;  // portico/grpc_coro.hpp
+}  // namespace detail
 
 /// One call (one HTTP/2 stream), handed to a method handler. A copyable handle: keep a copy to
 /// answer later. Every member must be called on the call's worker thread (see
@@ -124,13 +125,14 @@ class call {
   /// The request's content type ("application/grpc", "application/grpc+proto", ...).
   std::string_view content_type() const noexcept;
 
-  /// Asks for the next request message. `fn(message)` runs once it is there, at once when it
-  /// already is (now always: requests are dispatched with their whole body), and
+  /// Asks for the next request message. `fn(message)` runs once it is there (request messages
+  /// are read as their DATA arrives; at once when one is already buffered), and
   /// `fn(std::nullopt)` once the client half-closed and every message was read. A malformed
   /// prefix or gzip stream (INTERNAL), a compressed flag without grpc-encoding (INTERNAL), an
   /// oversize message (RESOURCE_EXHAUSTED) or a cut-short last message (INTERNAL) ends the call
   /// with that status instead, and `fn` is not called. One read at a time; reading again from
-  /// inside `fn` is fine (no recursion).
+  /// inside `fn` is fine (no recursion). Throws std::logic_error while a coroutine awaits a
+  /// read of this call (portico/grpc_coro.hpp).
   void read(std::function<void(std::optional<received_message>)> fn);
 
   // ---- response ----------------------------------------------------------------------------
@@ -150,7 +152,9 @@ class call {
   /// message uncompressed even when compression is on.
   bool write(std::string_view message, bool compress = true);
   /// Runs `fn` once buffered response bytes drain below the high-water mark after write()
-  /// returned false.
+  /// returned false. One function at a time: a later on_ready() replaces it, and a coroutine
+  /// awaiting a write (portico/grpc_coro.hpp) sets its own; throws std::logic_error while one
+  /// waits.
   void on_ready(std::function<void()> fn);
   /// Ends the call: trailers with grpc-status, grpc-message and the trailing metadata, or
   /// "Trailers-Only" (one HEADERS frame with END_STREAM) when no message was written. Once;
@@ -169,6 +173,7 @@ class call {
 
  private:
   friend struct detail::call_state;
+  friend struct detail::coro_access;
   friend class services;
   explicit call(std::shared_ptr<detail::call_state> s) noexcept : s_(std::move(s)) {}
   std::shared_ptr<detail::call_state> s_;

@@ -7,14 +7,20 @@
 //         EchoReply r; r.set_text(req.text());
 //         portico::grpc::finish_with(c, r);
 //       });
+//
+// Coroutine handlers (portico/grpc_coro.hpp) read and write typed messages with
+// `co_await read<Request>(c)` and `co_await write(c, response)`.
 #pragma once
 
+#include <concepts>
+#include <coroutine>
 #include <limits>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "portico/grpc.hpp"
+#include "portico/grpc_coro.hpp"
 
 namespace portico::grpc {
 
@@ -97,6 +103,59 @@ services& add_server_streaming(services& svc, std::string_view full_method, F fn
 template <class Request, class Response, class F>
 services& add_streaming(services& svc, std::string_view full_method, F fn) {
   return svc.add(full_method, std::move(fn));
+}
+
+// ---- coroutine form (portico/grpc_coro.hpp) --------------------------------------------------
+
+/// `co_await read<Message>(c)`: the next request message parsed straight from the reader's
+/// buffer (no copy of the bytes), nullopt at the end of the request stream or when the call is
+/// over. A message that does not parse ends the call with INTERNAL ("failed to parse request
+/// message") and gives nullopt.
+template <class Message>
+class [[nodiscard]] message_read_awaitable {
+ public:
+  explicit message_read_awaitable(call c) noexcept : c_(std::move(c)) {}
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    detail::read_target t;
+    t.parse = &parse;
+    t.ctx = this;
+    return detail::coro_access::suspend_read(c_, h, t);
+  }
+  std::optional<Message> await_resume() { return std::move(out_); }
+
+ private:
+  static bool parse(void* self, std::string_view data) {
+    auto& out = static_cast<message_read_awaitable*>(self)->out_;
+    if (data.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return false;
+    out.emplace();
+    if (out->ParseFromArray(data.data(), static_cast<int>(data.size()))) return true;
+    out.reset();
+    return false;
+  }
+  call c_;
+  std::optional<Message> out_;
+};
+
+template <class Message>
+message_read_awaitable<Message> read(const call& c) noexcept {
+  return message_read_awaitable<Message>(c);
+}
+
+/// `co_await write(c, msg)`: serialises `msg` and writes it like `co_await write(c, bytes)`
+/// (true: written; false: the call is over). A message that fails to serialise ends the call
+/// with INTERNAL and gives false.
+template <class Message>
+requires requires(const Message& m, std::string* out) {
+  { m.SerializeToString(out) } -> std::convertible_to<bool>;
+}
+write_awaitable write(const call& c, const Message& msg, bool compress = true) {
+  std::string bytes;
+  if (!msg.SerializeToString(&bytes)) {
+    call(c).finish({status_code::internal, "failed to serialize response"});
+    bytes.clear();
+  }
+  return write_awaitable(c, std::move(bytes), compress);
 }
 
 }  // namespace portico::grpc

@@ -86,7 +86,11 @@ class response {
   /// Sets the status code (default 200). Only before the response started.
   response& status(int code);
   /// Adds a header field. Names are sent as given (HTTP/1.1) and lowercased on HTTP/2.
-  /// Content-Length, Transfer-Encoding, Connection and Date are managed by the server.
+  /// Content-Length (checked and used as the body length), Transfer-Encoding, Connection,
+  /// Keep-Alive and Date are managed by the server (ignored here). Throws
+  /// std::invalid_argument when the name is not an RFC 9110 token or the value holds a
+  /// control character other than HTAB (CR/LF would split the response). Ignored once the
+  /// response started.
   response& header(std::string_view name, std::string_view value);
 
   /// Adds a trailer field, sent after the body (RFC 9110 §6.5): on HTTP/2 a HEADERS frame that

@@ -2,6 +2,7 @@
 // doc/PROTOCOL-HTTP2.md). Protocol-neutral like the handlers it serves: no I/O here, the
 // response handle carries the bytes.
 #include <algorithm>
+#include <coroutine>
 #include <limits>
 #include <stdexcept>
 
@@ -10,6 +11,7 @@
 #include "grpc/reader.hpp"
 #include "grpc/status.hpp"
 #include "grpc/text.hpp"
+#include "portico/grpc_coro.hpp"
 
 namespace portico::grpc {
 namespace detail {
@@ -37,11 +39,33 @@ struct call_state : std::enable_shared_from_this<call_state> {
   bool cancelled = false;
   std::function<void()> on_cancel;
 
+  // The coroutine waiting on this call (portico/grpc_coro.hpp), at most one. It holds a call
+  // handle, so this state outlives it; it is resumed exactly once: with its result, or with
+  // "call over" (over()) when the call ends first.
+  struct coro_waiter {
+    enum class kind : unsigned char { none, read, ready, sleep };
+    kind what = kind::none;
+    std::coroutine_handle<> handle;
+    bool suspended = false;   // false: still inside await_suspend, which resumes by returning
+    bool done = false;        // the result came while !suspended
+    read_target target;       // kind::read
+    bool* result = nullptr;   // kind::ready, kind::sleep
+    std::uint64_t timer = 0;  // kind::sleep: which timer may end this wait
+  };
+  coro_waiter waiter;
+  std::uint64_t timers = 0;
+
   void send_headers();
-  void finish(const status& st);
+  void end(const status& st);     // the status goes out; no coroutine is resumed
+  void finish(const status& st);  // end() + over()
   void deliver();
   void cancel();  // client went away
   void expire();  // deadline
+
+  void start_wait(coro_waiter::kind k, std::coroutine_handle<> h);
+  void complete_wait();  // the waiter's result is in: resume it (or let await_suspend return)
+  void over();           // the call ended: resume the waiter with "call over"
+  void read_arrived(std::optional<received_message> m);
 };
 
 void call_state::send_headers() {
@@ -55,6 +79,11 @@ void call_state::send_headers() {
 }
 
 void call_state::finish(const status& st) {
+  end(st);
+  over();
+}
+
+void call_state::end(const status& st) {
   if (finished) return;
   finished = true;
   pending_read = nullptr;
@@ -115,6 +144,9 @@ void call_state::cancel() {
   finished = true;
   pending_read = nullptr;
   if (auto fn = std::move(on_cancel)) fn();
+  // Also the way out at server shutdown: the session aborts its streams (abort_all) before
+  // dropping them, so a waiting coroutine runs to its end instead of leaking its frame.
+  over();
 }
 
 void call_state::expire() {
@@ -122,10 +154,64 @@ void call_state::expire() {
   // The deadline passed: DEADLINE_EXCEEDED. When response bytes are still held back (a client
   // that does not read), the status would wait behind them: RST_STREAM(CANCEL) cuts the call
   // instead of keeping its buffers past the deadline.
-  finish({status_code::deadline_exceeded, "deadline exceeded"});
+  end({status_code::deadline_exceeded, "deadline exceeded"});
   if (res.buffered_amount() > 0) res.reset();
   cancelled = true;
   if (auto fn = std::move(on_cancel)) fn();
+  over();
+}
+
+void call_state::start_wait(coro_waiter::kind k, std::coroutine_handle<> h) {
+  if (waiter.what != coro_waiter::kind::none || pending_read)
+    throw std::logic_error("another wait on this gRPC call is pending");
+  waiter = {};
+  waiter.what = k;
+  waiter.handle = h;
+}
+
+void call_state::complete_wait() {
+  if (waiter.what == coro_waiter::kind::none || waiter.done) return;
+  if (!waiter.suspended) {
+    waiter.done = true;  // await_suspend returns false: the coroutine goes on, no recursion
+    return;
+  }
+  // Resumed from the event loop (a body piece, a drain, a timer) or from the end of the call.
+  // A later wait from inside finds the slot free; a read from inside deliver()'s loop does not
+  // recurse (delivering), so the stack stays flat however many messages are buffered.
+  auto h = waiter.handle;
+  waiter = {};
+  h.resume();
+}
+
+void call_state::over() {
+  switch (waiter.what) {
+    case coro_waiter::kind::none:
+      return;
+    case coro_waiter::kind::read:
+      break;  // the result stays nullopt
+    case coro_waiter::kind::ready:
+    case coro_waiter::kind::sleep:
+      *waiter.result = false;
+      break;
+  }
+  complete_wait();
+}
+
+void call_state::read_arrived(std::optional<received_message> m) {
+  if (waiter.what != coro_waiter::kind::read) return;
+  if (m) {
+    const read_target& t = waiter.target;
+    if (t.parse) {
+      if (!t.parse(t.ctx, m->data)) {
+        // As read_message() does, and gRPC's own servers.
+        finish({status_code::internal, "failed to parse request message"});  // over()
+        return;
+      }
+    } else {
+      t.bytes->emplace(message{reader.take(m->data), m->compressed});
+    }
+  }
+  complete_wait();
 }
 
 }  // namespace detail
@@ -194,6 +280,8 @@ std::string_view call::content_type() const noexcept {
 
 void call::read(std::function<void(std::optional<received_message>)> fn) {
   if (s_->finished) return;
+  if (s_->waiter.what == detail::call_state::coro_waiter::kind::read)
+    throw std::logic_error("a coroutine is reading this gRPC call");
   s_->pending_read = std::move(fn);
   s_->deliver();
 }
@@ -243,6 +331,8 @@ bool call::write(std::string_view message, bool compress) {
 }
 
 void call::on_ready(std::function<void()> fn) {
+  if (s_->waiter.what == detail::call_state::coro_waiter::kind::ready)
+    throw std::logic_error("a coroutine waits for this gRPC call's on_ready");
   s_->res.on_drain(std::move(fn));
 }
 
@@ -265,6 +355,61 @@ void call::on_cancel(std::function<void()> fn) {
 }
 portico::response& call::response() noexcept {
   return s_->res;
+}
+
+// ---- coroutine waits (portico/grpc_coro.hpp) ---------------------------------------------------
+
+bool detail::coro_access::suspend_read(call& c, std::coroutine_handle<> h, read_target& t) {
+  auto& s = *c.s_;
+  if (s.finished) return false;  // nullopt: the call is over
+  s.start_wait(call_state::coro_waiter::kind::read, h);
+  s.waiter.target = t;
+  s.pending_read = [st = &s](std::optional<received_message> m) { st->read_arrived(m); };
+  s.deliver();  // at once when the message is buffered (or from deliver()'s loop, later)
+  if (s.waiter.done || s.waiter.what == call_state::coro_waiter::kind::none) {
+    s.waiter = {};
+    return false;
+  }
+  s.waiter.suspended = true;
+  return true;
+}
+
+bool detail::coro_access::suspend_ready(call& c, std::coroutine_handle<> h, bool& result) {
+  auto& s = *c.s_;
+  result = false;
+  if (s.finished || s.res.aborted()) return false;
+  s.start_wait(call_state::coro_waiter::kind::ready, h);
+  s.waiter.result = &result;
+  s.waiter.suspended = true;
+  // response::on_drain: run by the session once the buffered bytes fell below half the
+  // high-water mark (HTTP/2: the client's WINDOW_UPDATEs let them out).
+  s.res.on_drain([weak = s.weak_from_this()] {
+    auto st = weak.lock();
+    if (!st || st->waiter.what != call_state::coro_waiter::kind::ready) return;
+    *st->waiter.result = true;
+    st->complete_wait();
+  });
+  return true;
+}
+
+bool detail::coro_access::suspend_sleep(call& c, std::coroutine_handle<> h, unsigned ms,
+                                        bool& result) {
+  auto& s = *c.s_;
+  result = false;
+  if (s.finished) return false;
+  s.start_wait(call_state::coro_waiter::kind::sleep, h);
+  s.waiter.result = &result;
+  s.waiter.timer = ++s.timers;
+  s.waiter.suspended = true;
+  // The timer is not cancelled when the call ends first: it then finds another (or no) wait.
+  s.res.set_timeout(ms, [weak = s.weak_from_this(), id = s.waiter.timer] {
+    auto st = weak.lock();
+    if (!st || st->waiter.what != call_state::coro_waiter::kind::sleep || st->waiter.timer != id)
+      return;
+    *st->waiter.result = true;
+    st->complete_wait();
+  });
+  return true;
 }
 
 // ---- services --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <utility>
 
 namespace portico::grpc {
 
@@ -24,6 +25,13 @@ void deframer::reset() noexcept {
   failed_ = false;
   error_ = status_code::ok;
   detail_ = {};
+}
+
+std::optional<std::string> deframer::take_payload(std::string_view payload) noexcept {
+  if (have_ != 0 || payload.empty() || payload.data() != buffer_.data() ||
+      payload.size() != buffer_.size())
+    return std::nullopt;
+  return std::exchange(buffer_, std::string());
 }
 
 deframe_result deframer::consume(std::string_view in) {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -57,6 +58,9 @@ class deframer {
   bool failed() const noexcept { return failed_; }
   /// Bytes of the current partial message (prefix included) received so far.
   std::size_t partial_bytes() const noexcept { return have_; }
+  /// Hands over the storage of the message just returned when its `payload` views the
+  /// deframer's buffer (it came in pieces); nullopt when the payload views the caller's input.
+  std::optional<std::string> take_payload(std::string_view payload) noexcept;
   void reset() noexcept;
 
  private:

@@ -1,5 +1,7 @@
 #include "grpc/reader.hpp"
 
+#include <utility>
+
 namespace portico::grpc {
 
 message_reader::item message_reader::fail(status_code c, std::string_view detail) noexcept {
@@ -49,6 +51,13 @@ message_reader::item message_reader::next() {
   if (!deframer_.idle()) return fail(status_code::internal, "request ends inside a message");
   it.what = kind::end;
   return it;
+}
+
+std::string message_reader::take(std::string_view data) {
+  if (!data.empty() && data.data() == inflated_.data() && data.size() == inflated_.size())
+    return std::exchange(inflated_, std::string());
+  if (auto owned = deframer_.take_payload(data)) return std::move(*owned);
+  return std::string(data);
 }
 
 }  // namespace portico::grpc

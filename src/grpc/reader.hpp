@@ -64,6 +64,11 @@ class message_reader {
   /// (sticky).
   item next();
 
+  /// The bytes of the message next() just returned (`data` is its item's data), owned: the
+  /// inflated or reassembled buffer is handed over without a copy; a message viewing the
+  /// input is copied.
+  std::string take(std::string_view data);
+
  private:
   item fail(status_code c, std::string_view detail) noexcept;
 

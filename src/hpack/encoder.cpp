@@ -12,25 +12,26 @@
 namespace portico::hpack {
 namespace {
 
-// Fields whose values rarely repeat on a connection (see encoder.hpp).
-bool unlikely_to_repeat(std::string_view name) noexcept {
+// Fields whose values rarely repeat on a connection (see encoder.hpp): the slot of the
+// encoder's repeat memory for the name, or -1 for any other name.
+int unlikely_slot(std::string_view name) noexcept {
   switch (name.size()) {
     case 3:
-      return name == "age";
+      return name == "age" ? 0 : -1;
     case 4:
-      return name == "etag";
+      return name == "etag" ? 1 : -1;
     case 5:
-      return name == ":path";
+      return name == ":path" ? 2 : -1;
     case 8:
-      return name == "location";
+      return name == "location" ? 3 : -1;
     case 13:
-      return name == "content-range" || name == "if-none-match";
+      return name == "content-range" ? 4 : name == "if-none-match" ? 5 : -1;
     case 14:
-      return name == "content-length";
+      return name == "content-length" ? 6 : -1;
     case 17:
-      return name == "if-modified-since";
+      return name == "if-modified-since" ? 7 : -1;
     default:
-      return false;
+      return -1;
   }
 }
 
@@ -63,14 +64,32 @@ bool encoder::is_sensitive(const header_field& f) const noexcept {
   if (f.never_indexed) return true;
   if (options_.indexing == indexing_policy::all) return false;
   const std::string_view n = f.name;
-  return n == "authorization" || n == "proxy-authorization" || n == "set-cookie" ||
-         (n == "cookie" && f.value.size() < options_.never_index_cookies_below);
+  switch (n.size()) {
+    case 6:
+      return n == "cookie" && f.value.size() < options_.never_index_cookies_below;
+    case 10:
+      return n == "set-cookie";
+    case 13:
+      return n == "authorization";
+    case 19:
+      return n == "proxy-authorization";
+    default:
+      return false;
+  }
 }
 
-bool encoder::should_index(const header_field& f) const noexcept {
+bool encoder::should_index(const header_field& f, std::uint32_t field_hash) noexcept {
   if (options_.indexing == indexing_policy::all) return true;
   // An entry over 3/4 of the table would evict most of what is there.
-  return field_size(f.name, f.value) <= table_.max_size() / 4 * 3 && !unlikely_to_repeat(f.name);
+  if (field_size(f.name, f.value) > table_.max_size() / 4 * 3) return false;
+  const int slot = unlikely_slot(f.name);
+  if (slot < 0) return true;
+  // A value of a per-resource field is indexed once it was sent twice in a row under that
+  // name (the same file fetched again and again, a constant content-length): from then on it
+  // repeats, and an index is one octet instead of the literal.
+  const bool again = last_unlikely_[slot] == field_hash;
+  last_unlikely_[slot] = field_hash;
+  return again;
 }
 
 // Dynamic index (1 = newest) of the entry (name, value), 0 if none.
@@ -152,7 +171,7 @@ std::byte* encoder::write_string(std::string_view s, std::byte* p) const noexcep
   return p + s.size();
 }
 
-std::byte* encoder::encode_field(const header_field& f, std::byte* p) {
+std::byte* encoder::encode_field(const header_field& f, std::byte* p, memo_entry* memo) {
   const bool sensitive = is_sensitive(f);
   // One hash of the name serves the static and the dynamic table lookups.
   const std::uint64_t name_h64 = detail::hash_bytes(0, f.name);
@@ -161,17 +180,22 @@ std::byte* encoder::encode_field(const header_field& f, std::byte* p) {
   std::uint32_t field_hash = 0;
   if (!sensitive) {
     // §6.1 Indexed Header Field, from the static table first (a smaller index).
-    if (sm.exact) return encode_integer(sm.index, 7, 0x80, p);
+    if (sm.exact) {
+      if (memo) memo->remember(f, memo_entry::kind::static_index, sm.index);
+      return encode_integer(sm.index, 7, 0x80, p);
+    }
     field_hash = detail::fold(detail::hash_bytes(name_h64, f.value));
-    if (const std::uint32_t d = find_field(field_hash, f.name, f.value); d != 0)
+    if (const std::uint32_t d = find_field(field_hash, f.name, f.value); d != 0) {
+      if (memo) memo->remember(f, memo_entry::kind::dynamic_entry, table_.insertions() - d);
       return encode_integer(static_cast<std::uint32_t>(static_table_size) + d, 7, 0x80, p);
+    }
   }
   std::uint32_t name_index = sm.index;
   if (name_index == 0) {
     if (const std::uint32_t d = find_name(name_hash, f.name); d != 0)
       name_index = static_cast<std::uint32_t>(static_table_size) + d;
   }
-  const bool index = !sensitive && should_index(f);
+  const bool index = !sensitive && should_index(f, field_hash);
   if (sensitive)
     p = encode_integer(name_index, 4, 0x10, p);  // §6.2.3 never indexed
   else if (index)
@@ -182,8 +206,34 @@ std::byte* encoder::encode_field(const header_field& f, std::byte* p) {
   p = write_string(f.value, p);
   // After the name index was resolved, as the decoder does: the insertion may evict the entry
   // that supplied the name (§4.4).
-  if (index) insert(f.name, f.value, name_hash, field_hash);
+  if (index) {
+    insert(f.name, f.value, name_hash, field_hash);
+    // Not remembered: the next block may differ (should_index's repeat rule); once this entry
+    // is found by find_field it is.
+  }
+  if (memo) memo->forget();
   return p;
+}
+
+void encoder::memo_entry::remember(const header_field& f, kind k, std::uint64_t v) {
+  name.assign(f.name);
+  value.assign(f.value);
+  what = k;
+  index_or_id = v;
+}
+
+// The fast path of encode(): the field at this position of the block is the one the memo
+// holds, and its table entry is still there (§4.4: evictions only remove the oldest entries,
+// so an entry is present while its distance from the newest is within count()).
+std::byte* encoder::encode_memo(const header_field& f, const memo_entry& m, std::byte* p) {
+  if (m.what == memo_entry::kind::none || f.never_indexed || !detail::equal(f.value, m.value) ||
+      !detail::equal(f.name, m.name))
+    return nullptr;
+  if (m.what == memo_entry::kind::static_index)
+    return encode_integer(static_cast<std::uint32_t>(m.index_or_id), 7, 0x80, p);
+  const std::uint64_t d = table_.insertions() - m.index_or_id;
+  if (d == 0 || d > table_.count()) return nullptr;
+  return encode_integer(static_cast<std::uint32_t>(static_table_size + d), 7, 0x80, p);
 }
 
 void encoder::encode(std::span<const header_field> fields, std::vector<std::byte>& out) {
@@ -207,8 +257,21 @@ void encoder::encode(std::span<const header_field> fields, std::vector<std::byte
     table_.set_max_size(target_size_);
     update_pending_ = false;
   }
-  for (const header_field& f : fields)
-    p = encode_field(f, p);
+  // Successive blocks on a connection tend to carry the same fields in the same order (every
+  // response of a handler): the representation chosen for position i of the previous block is
+  // reused when the field is the same and its table entry still exists, skipping the table
+  // lookups. Sensitive fields are never remembered.
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const header_field& f = fields[i];
+    memo_entry* m = i < max_memo ? &memo_[i] : nullptr;
+    if (m) {
+      if (std::byte* q = encode_memo(f, *m, p)) {
+        p = q;
+        continue;
+      }
+    }
+    p = encode_field(f, p, m);
+  }
   out.resize(start + static_cast<std::size_t>(p - begin));
 }
 

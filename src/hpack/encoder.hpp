@@ -17,7 +17,9 @@
 //      and it is added to the dynamic table ("with incremental indexing", §6.2.1) unless
 //        - its value is unlikely to repeat: :path, content-length, content-range, age, etag,
 //          if-modified-since, if-none-match, location (request paths and validators are per
-//          resource; indexing them would push out entries that do repeat), or
+//          resource; indexing them would push out entries that do repeat) -- except when the
+//          same value was the last one sent under that name: a value seen twice in a row is
+//          indexed (a resource fetched again and again, a constant length), or
 //        - the entry would take more than 3/4 of the table (it would flush what is there);
 //      those are sent "without indexing" (§6.2.2).
 //   Strings are Huffman-coded when that is strictly shorter (§5.2).
@@ -30,10 +32,12 @@
 // begins with two: the smallest value, then the final one (§4.2).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "hpack/dynamic_table.hpp"
@@ -100,10 +104,22 @@ class encoder {
     std::uint32_t next_field;
   };
 
-  std::byte* encode_field(const header_field& f, std::byte* p);
+  // What encode_field() sent for one position of the last block: an index to reuse.
+  struct memo_entry {
+    enum class kind : std::uint8_t { none, static_index, dynamic_entry };
+    std::string name, value;
+    kind what = kind::none;
+    std::uint64_t index_or_id = 0;  // static index, or the entry's insertion number
+    void remember(const header_field& f, kind k, std::uint64_t v);
+    void forget() noexcept { what = kind::none; }
+  };
+  static constexpr std::size_t max_memo = 16;
+
+  std::byte* encode_field(const header_field& f, std::byte* p, memo_entry* memo);
+  std::byte* encode_memo(const header_field& f, const memo_entry& m, std::byte* p);
   std::byte* write_string(std::string_view s, std::byte* p) const noexcept;
   bool is_sensitive(const header_field& f) const noexcept;
-  bool should_index(const header_field& f) const noexcept;
+  bool should_index(const header_field& f, std::uint32_t field_hash) noexcept;
   std::uint32_t find_field(std::uint32_t hash, std::string_view name,
                            std::string_view value) const noexcept;
   std::uint32_t find_name(std::uint32_t hash, std::string_view name) const noexcept;
@@ -120,6 +136,9 @@ class encoder {
   std::unique_ptr<std::uint32_t[]> field_buckets_;
   std::size_t meta_cap_ = 0;  // power of two >= the most entries max_table_size allows
   std::size_t bucket_mask_ = 0;
+  // The hash of the last value sent under each "unlikely to repeat" name (should_index).
+  std::uint32_t last_unlikely_[8] = {};
+  std::array<memo_entry, max_memo> memo_;
 };
 
 }  // namespace portico::hpack

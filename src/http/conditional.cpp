@@ -138,6 +138,10 @@ std::optional<std::int64_t> parse_http_date(std::string_view value, std::int64_t
 
 precondition_result evaluate_preconditions(const request_conditions& c, const resource_state& res,
                                            bool is_get_or_head, std::int64_t now) noexcept {
+  // No precondition at all (most requests): nothing to parse.
+  if (c.if_match.empty() && c.if_none_match.empty() && c.if_modified_since.empty() &&
+      c.if_unmodified_since.empty())
+    return precondition_result::proceed;
   std::optional<entity_tag> current;
   std::optional<std::int64_t> last_modified;
   if (res.exists) {

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
+#include <cstring>
 #include <stdexcept>
 
 namespace portico {
@@ -120,20 +122,86 @@ response::~response() {
   x_->release();
 }
 
+namespace detail {
+void field_list::add(std::string_view name, std::string_view value) {
+  bool upper = false;
+  for (char c : name)
+    upper |= c >= 'A' && c <= 'Z';
+  const auto base = static_cast<std::uint32_t>(text_.size());
+  const auto nlen = static_cast<std::uint32_t>(name.size());
+  const auto vlen = static_cast<std::uint32_t>(value.size());
+  text_.resize(base + nlen + vlen + (upper ? nlen : 0));
+  char* p = text_.data() + base;
+  std::memcpy(p, name.data(), nlen);
+  if (vlen) std::memcpy(p + nlen, value.data(), vlen);
+  entry e{nullptr, nullptr, base, nlen, base + nlen, vlen, base};
+  if (upper) {
+    e.lower_off = base + nlen + vlen;
+    char* l = p + nlen + vlen;
+    for (std::uint32_t i = 0; i < nlen; ++i) {
+      const char c = name[i];
+      l[i] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+  }
+  entries_.push_back(e);
+}
+
+void field_list::add_static(std::string_view name, std::string_view lower, std::string_view value) {
+  const auto base = static_cast<std::uint32_t>(text_.size());
+  text_.append(value);
+  entries_.push_back({name.data(), lower.data(), 0, static_cast<std::uint32_t>(name.size()), base,
+                      static_cast<std::uint32_t>(value.size()), 0});
+}
+}  // namespace detail
+
 namespace {
 bool is_managed_field(std::string_view name) {
-  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
-         iequals(name, "connection") || iequals(name, "date") || iequals(name, "keep-alive");
-}
-// Field values must not carry CR, LF or NUL (response splitting).
-bool valid_field(std::string_view name, std::string_view value) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 32 || u >= 127 || c == ':') return false;
+  switch (name.size()) {
+    case 4:
+      return iequals(name, "date");
+    case 10:
+      return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 14:
+      return iequals(name, "content-length");
+    case 17:
+      return iequals(name, "transfer-encoding");
+    default:
+      return false;
   }
-  for (char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
+}
+
+// RFC 9110 §5.1 token characters: the only ones a field name may have.
+constexpr std::array<bool, 256> token_chars = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c)
+    t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c)
+    t[static_cast<std::size_t>(c)] = t[static_cast<std::size_t>(c - 32)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+    t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+// Names must be tokens; values must not carry CR, LF or NUL (response splitting), nor other
+// controls than HTAB, and (a field larger than 4 GiB cannot be indexed) stay below 2^32.
+bool valid_field(std::string_view name, std::string_view value) {
+  if (name.empty() || name.size() > 0xffff || value.size() > 0xffffffffu) return false;
+  for (char c : name)
+    if (!token_chars[static_cast<unsigned char>(c)]) return false;
+  // Eight octets at a time: a word with no octet below 0x20 and none equal to 0x7f is fine
+  // (the classic "has less than" and "has zero" bit tricks); otherwise look octet by octet.
+  std::size_t i = 0;
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  for (; i + 8 <= value.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, value.data() + i, 8);
+    const std::uint64_t below = (w - ones * 0x20) & ~w & highs;
+    const std::uint64_t del = w ^ (ones * 0x7f);
+    if ((below | ((del - ones) & ~del & highs)) != 0) break;
+  }
+  for (; i < value.size(); ++i) {
+    const auto u = static_cast<unsigned char>(value[i]);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) return false;
   }
   return true;
 }
@@ -157,7 +225,7 @@ response& response::header(std::string_view name, std::string_view value) {
     return *this;
   }
   if (is_managed_field(name)) return *this;
-  x_->fields.push_back({std::string(name), std::string(value)});
+  x_->fields.add(name, value);
   return *this;
 }
 
@@ -169,7 +237,7 @@ response& response::trailer(std::string_view name, std::string_view value) {
       iequals(name, "te") || iequals(name, "upgrade") || iequals(name, "content-type") ||
       iequals(name, "content-encoding") || iequals(name, "content-range"))
     throw std::invalid_argument("field not allowed in trailers");
-  x_->trailers.push_back({std::string(name), std::string(value)});
+  x_->trailers.add(name, value);
   return *this;
 }
 

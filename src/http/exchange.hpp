@@ -56,9 +56,75 @@ class exchange_recycler {
   ~exchange_recycler() = default;
 };
 
+/// One response field as a view into a field_list.
 struct response_field {
-  std::string name;
-  std::string value;
+  std::string_view name;  ///< as the handler wrote it (HTTP/1.1 sends this spelling)
+  std::string_view value;
+  std::string_view lower;  ///< the name in lowercase (what HTTP/2 sends, RFC 9113 §8.2.1)
+};
+
+/// The response's fields (or trailers), kept in one text buffer and one index whose capacity
+/// survives clear(): a pooled exchange adds fields without allocating once it is warm (a
+/// vector of string pairs cost two allocations per field on every response). Views handed out
+/// are valid until the next add() or clear().
+class field_list {
+ public:
+  /// Appends a field. The caller has validated name and value.
+  void add(std::string_view name, std::string_view value);
+  /// Appends a field whose name is a string with static storage, with its lowercase spelling
+  /// (`lower`, also static): nothing is copied or lowercased for the name (the server's own
+  /// fields, e.g. "ETag"/"etag").
+  void add_static(std::string_view name, std::string_view lower, std::string_view value);
+  void clear() noexcept {
+    text_.clear();
+    entries_.clear();
+  }
+  bool empty() const noexcept { return entries_.empty(); }
+  std::size_t size() const noexcept { return entries_.size(); }
+  response_field operator[](std::size_t i) const noexcept {
+    const entry& e = entries_[i];
+    const std::string_view t = text_;
+    if (e.static_name)
+      return {{e.static_name, e.name_len},
+              t.substr(e.value_off, e.value_len),
+              {e.static_lower, e.name_len}};
+    return {t.substr(e.name_off, e.name_len), t.substr(e.value_off, e.value_len),
+            t.substr(e.lower_off, e.name_len)};
+  }
+
+  class iterator {
+   public:
+    using value_type = response_field;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    iterator(const field_list* l, std::size_t i) noexcept : l_(l), i_(i) {}
+    response_field operator*() const noexcept { return (*l_)[i_]; }
+    iterator& operator++() noexcept {
+      ++i_;
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      iterator r = *this;
+      ++i_;
+      return r;
+    }
+    bool operator==(const iterator& o) const noexcept { return i_ == o.i_; }
+
+   private:
+    const field_list* l_ = nullptr;
+    std::size_t i_ = 0;
+  };
+  iterator begin() const noexcept { return {this, 0}; }
+  iterator end() const noexcept { return {this, entries_.size()}; }
+
+ private:
+  struct entry {
+    const char* static_name;  // add_static: the name and its lowercase form are not in text_
+    const char* static_lower;
+    std::uint32_t name_off, name_len, value_off, value_len, lower_off;
+  };
+  std::string text_;
+  std::vector<entry> entries_;
 };
 
 enum class body_kind : std::uint8_t { none, memory, view, file, parts, stream };
@@ -110,9 +176,9 @@ class exchange {
 
   // ---- response, filled through portico::response --------------------------------------
   int status = 200;
-  std::vector<response_field> fields;
-  std::vector<response_field> trailers;  ///< sent after the body (response::trailer)
-  bool has_content_length = false;       ///< the handler set Content-Length itself (streaming)
+  field_list fields;
+  field_list trailers;              ///< sent after the body (response::trailer)
+  bool has_content_length = false;  ///< the handler set Content-Length itself (streaming)
   std::uint64_t content_length = 0;
   body_kind kind = body_kind::none;
   std::string body_memory;     ///< kind == memory; for stream: bytes not yet taken

@@ -417,7 +417,7 @@ void session::fail_with_status(int status, std::string_view detail) {
   error_close_ = true;
   x->status = status;
   x->fields.clear();
-  x->fields.push_back({"Content-Type", "text/plain; charset=utf-8"});
+  x->fields.add("Content-Type", "text/plain; charset=utf-8");
   std::string body;
   body.reserve(64 + detail.size());
   append_number(body, static_cast<std::uint64_t>(status));

@@ -4,6 +4,7 @@
 #include "http2/session.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -42,21 +43,36 @@ bool connection_specific(std::string_view n) noexcept {
 // RFC 9113 §8.2.1: "A field name MUST NOT contain characters in the ranges 0x00-0x20,
 // 0x41-0x5a, or 0x7f-0xff"; "field names MUST NOT include a colon" (pseudo-headers excepted:
 // the caller strips the leading colon first).
+constexpr std::array<bool, 256> name_ok = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x21; c < 0x7f; ++c)
+    t[static_cast<std::size_t>(c)] = !(c >= 0x41 && c <= 0x5a) && c != ':';
+  return t;
+}();
+
 bool valid_name(std::string_view n) noexcept {
   if (n.empty()) return false;
-  for (char c : n) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || (u >= 0x41 && u <= 0x5a) || u >= 0x7f || c == ':') return false;
-  }
-  return true;
+  bool ok = true;
+  for (char c : n)
+    ok &= name_ok[static_cast<unsigned char>(c)];
+  return ok;
 }
 
 // RFC 9113 §8.2.1: values MUST NOT contain NUL, LF or CR, nor start or end with SP or HTAB.
 bool valid_value(std::string_view v) noexcept {
-  if (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t'))
-    return false;
-  for (char c : v)
-    if (c == '\0' || c == '\r' || c == '\n') return false;
+  if (v.empty()) return true;
+  if (v.front() == ' ' || v.front() == '\t' || v.back() == ' ' || v.back() == '\t') return false;
+  // Eight octets at a time: "has a zero octet" of the word, of it XOR "\r\r..", XOR "\n\n..".
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  auto has_zero = [](std::uint64_t w) { return (w - ones) & ~w & highs; };
+  std::size_t i = 0;
+  for (; i + 8 <= v.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, v.data() + i, 8);
+    if (has_zero(w) | has_zero(w ^ (ones * '\r')) | has_zero(w ^ (ones * '\n'))) return false;
+  }
+  for (; i < v.size(); ++i)
+    if (v[i] == '\0' || v[i] == '\r' || v[i] == '\n') return false;
   return true;
 }
 
@@ -107,8 +123,12 @@ session::session(const session_config& cfg, session_events& ev, body_reader* rea
       date_(date),
       remote_ip_(remote_ip),
       frames_(reader_limits{default_max_frame_size, cfg.max_field_block}),
-      decoder_(
-          hpack::decoder_limits{default_header_table_size, cfg.max_header_list_size, 16 * 1024}) {}
+      // A name or value may be as long as the header list we announce (RFC 9113 §6.5.2), at
+      // least 16 KiB: a longer string is a connection error (COMPRESSION_ERROR) that would end
+      // every stream of a client that kept to our SETTINGS_MAX_HEADER_LIST_SIZE; a list over
+      // it is the stream-level 431.
+      decoder_(hpack::decoder_limits{default_header_table_size, cfg.max_header_list_size,
+                                     std::max<std::size_t>(16 * 1024, cfg.max_header_list_size)}) {}
 
 session::~session() {
   abort_all();
@@ -118,8 +138,7 @@ void session::abort_all() noexcept {
   aborted_ = true;
   pushed_active_ = 0;
   while (!streams_.empty()) {
-    stream* s = streams_.begin()->second;
-    streams_.erase(streams_.begin());
+    stream* s = streams_.take_front();
     s->abort();
     s->detach();
     s->release();
@@ -380,8 +399,7 @@ void session::process_frame(const read_result& r) {
 }
 
 stream* session::find(std::uint32_t id) const noexcept {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second;
+  return streams_.find(id);
 }
 
 stream_state session::state_of(std::uint32_t id) const noexcept {
@@ -423,8 +441,7 @@ void session::connection_error(errc code, std::string_view detail) {
   error_code_ = code;
   pushed_active_ = 0;
   while (!streams_.empty()) {
-    stream* s = streams_.begin()->second;
-    streams_.erase(streams_.begin());
+    stream* s = streams_.take_front();
     s->state = stream_state::closed;
     s->abort();
     s->detach();
@@ -462,9 +479,7 @@ void session::reset_stream(stream& s, errc code) {
 void session::close_stream(stream& s) noexcept {
   s.state = stream_state::closed;
   s.detach();
-  auto it = streams_.find(s.id);
-  if (it != streams_.end() && it->second == &s) {
-    streams_.erase(it);
+  if (streams_.erase(s.id, &s)) {
     if (s.pushed) --pushed_active_;
     body_bytes_ -= std::min<std::uint64_t>(body_bytes_, s.body_storage.size());
     if (!recently_reset(s.id)) {
@@ -632,16 +647,28 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
         return;
       }
       std::optional<std::pair<std::uint32_t, std::uint32_t>>* slot = nullptr;
-      if (name == ":method")
-        slot = &chk.method;
-      else if (name == ":scheme")
-        slot = &chk.scheme;
-      else if (name == ":path")
-        slot = &chk.path;
-      else if (name == ":authority")
-        slot = &chk.authority;
-      else if (name == ":protocol" && chk.connect_protocol_enabled)
-        slot = &chk.protocol;
+      std::uint32_t* off = nullptr;
+      std::uint32_t* len = nullptr;
+      switch (name.size()) {
+        case 5:
+          if (name == ":path") slot = &chk.path, off = &s->path_off, len = &s->path_len;
+          break;
+        case 7:
+          if (name == ":method")
+            slot = &chk.method, off = &s->method_off, len = &s->method_len;
+          else if (name == ":scheme")
+            slot = &chk.scheme, off = &s->scheme_off, len = &s->scheme_len;
+          break;
+        case 9:
+          if (name == ":protocol" && chk.connect_protocol_enabled)
+            slot = &chk.protocol, off = &s->protocol_off, len = &s->protocol_len;
+          break;
+        case 10:
+          if (name == ":authority") slot = &chk.authority;
+          break;
+        default:
+          break;
+      }
       if (!slot) {
         chk.error = "unknown or response pseudo-header";
         return;
@@ -652,18 +679,9 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       }
       const stream::field_ref r = store();
       *slot = std::pair{r.value_off, r.value_len};
-      if (name == ":method") {
-        s->method_off = r.value_off;
-        s->method_len = r.value_len;
-      } else if (name == ":path") {
-        s->path_off = r.value_off;
-        s->path_len = r.value_len;
-      } else if (name == ":scheme") {
-        s->scheme_off = r.value_off;
-        s->scheme_len = r.value_len;
-      } else if (name == ":protocol") {
-        s->protocol_off = r.value_off;
-        s->protocol_len = r.value_len;
+      if (off) {
+        *off = r.value_off;
+        *len = r.value_len;
       }
       return;
     }
@@ -866,7 +884,7 @@ void session::answer(stream& s, int status, std::string_view detail) {
   s.dispatched = true;
   s.status = status;
   s.fields.clear();
-  s.fields.push_back({"content-type", "text/plain; charset=utf-8"});
+  s.fields.add("content-type", "text/plain; charset=utf-8");
   std::string body;
   append_number(body, static_cast<std::uint64_t>(status));
   body += ' ';
@@ -1096,7 +1114,7 @@ void session::apply_peer_setting(const setting& st) {
       // RFC 9113 §6.9.2: the change applies to every stream window, which may become
       // negative; a window pushed above 2^31-1 is a connection FLOW_CONTROL_ERROR.
       const std::int64_t delta = std::int64_t{st.value} - std::int64_t{old_window};
-      for (auto& [id, s] : streams_) {
+      for (const auto& [id, s] : streams_) {
         if (s->send_window + delta > max_window_size) {
           connection_error(errc::flow_control_error, "initial window change overflows a window");
           return;
@@ -1264,22 +1282,18 @@ void session::send_headers(stream& s) {
       break;
   }
   // RFC 9113 §8.3.2 / §8.2.1: :status first, lowercase names, no connection-specific fields.
-  std::string status;
-  append_number(status, static_cast<std::uint64_t>(s.status));
-  std::string length;
-  if (has_length && !no_body_status) append_number(length, s.body_total);
-  std::vector<std::string> names;
-  names.reserve(s.fields.size());
-  std::vector<hpack::header_field> list;
-  list.reserve(s.fields.size() + 4);
-  list.push_back({":status", status});
-  for (const auto& f : s.fields) {
-    names.push_back(lowercase(f.name));
-    if (connection_specific(names.back()) || names.back() == "te") names.back().clear();
-  }
-  for (std::size_t i = 0; i < s.fields.size(); ++i)
-    if (!names[i].empty()) list.push_back({names[i], s.fields[i].value});
-  if (!length.empty()) list.push_back({"content-length", length});
+  char status[24], length[24];
+  const std::string_view status_text(
+      status, std::to_chars(status, status + sizeof status, static_cast<unsigned>(s.status)).ptr);
+  std::string_view length_text;
+  if (has_length && !no_body_status)
+    length_text = {length, std::to_chars(length, length + sizeof length, s.body_total).ptr};
+  std::vector<hpack::header_field>& list = field_scratch_;
+  list.clear();
+  list.push_back({":status", status_text});
+  for (const auto f : s.fields)
+    if (!connection_specific(f.lower) && f.lower != "te") list.push_back({f.lower, f.value});
+  if (!length_text.empty()) list.push_back({"content-length", length_text});
   if (!cfg_.server_header.empty()) list.push_back({"server", cfg_.server_header});
   list.push_back({"date", date_.get(now_s_)});
   // With trailers to send, the HEADERS never ends the stream: the trailers do (§8.1).
@@ -1292,17 +1306,29 @@ void session::send_headers(stream& s) {
 }
 
 void session::queue_field_block(stream& s, std::span<const hpack::header_field> list, bool end) {
-  std::vector<std::byte> block;
+  std::vector<std::byte>& block = block_scratch_;
+  block.clear();
   encoder_.encode(list, block);
-  // RFC 9113 §4.3: the block goes out as HEADERS + CONTINUATION, contiguous (one chunk).
-  out_chunk c;
-  field_block_splitter split(s.id, headers_frame{block, end, false, {}, {}}, peer_.max_frame_size);
-  while (!split.done()) {
-    field_block_frame fr = split.next();
-    c.owned += fr.prefix.view();
-    c.owned += as_text(fr.fragment);
-    c.owned += fr.padding;
+  // RFC 9113 §4.3: the block goes out as HEADERS + CONTINUATION, contiguous (one string).
+  // Without END_STREAM nothing waits for these bytes to be written: they join the control
+  // bytes (one buffer with the DATA frame header that follows, no chunk of their own).
+  auto append_frames = [&](std::string& out) {
+    field_block_splitter split(s.id, headers_frame{block, end, false, {}, {}},
+                               peer_.max_frame_size);
+    while (!split.done()) {
+      field_block_frame fr = split.next();
+      out += fr.prefix.view();
+      out += as_text(fr.fragment);
+      out += fr.padding;
+    }
+  };
+  if (!end) {
+    append_frames(control());
+    return;
   }
+  out_chunk c;
+  c.owned = take_spare();
+  append_frames(c.owned);
   c.len = c.owned.size();
   if (end) {
     s.add_ref();
@@ -1316,16 +1342,10 @@ void session::queue_field_block(stream& s, std::span<const hpack::header_field> 
 void session::queue_trailers(stream& s) {
   // RFC 9113 §8.1: the trailer section is a HEADERS frame (with CONTINUATIONs) that carries
   // END_STREAM and no pseudo-header fields; §8.2.2: no connection-specific fields.
-  std::vector<std::string> names;
-  names.reserve(s.trailers.size());
-  std::vector<hpack::header_field> list;
-  list.reserve(s.trailers.size());
-  for (const auto& f : s.trailers) {
-    names.push_back(lowercase(f.name));
-    if (connection_specific(names.back()) || names.back() == "te") names.back().clear();
-  }
-  for (std::size_t i = 0; i < s.trailers.size(); ++i)
-    if (!names[i].empty()) list.push_back({names[i], s.trailers[i].value});
+  std::vector<hpack::header_field>& list = field_scratch_;
+  list.clear();
+  for (const auto f : s.trailers)
+    if (!connection_specific(f.lower) && f.lower != "te") list.push_back({f.lower, f.value});
   queue_field_block(s, list, true);
 }
 
@@ -1365,20 +1385,24 @@ bool session::body_finished(const stream& s) const noexcept {
   return s.body_queued == s.body_total;
 }
 
+bool session::sendable(const stream& s) const noexcept {
+  if (!s.headers_sent || s.end_stream_sent) return false;
+  const std::uint64_t avail = available(s);
+  // An empty DATA with END_STREAM needs no window (RFC 9113 §6.9.1).
+  return (avail > 0 && s.send_window > 0 && conn_send_window_ > 0) ||
+         (avail == 0 && body_finished(s));
+}
+
 void session::fill_data() {
   if (failed_ || aborted_) return;
-  std::vector<send_candidate> cand;
+  // The candidates are collected once; after each frame only the stream that sent it can have
+  // changed (emit_data touches that stream, and the connection window, which only shrinks).
+  std::vector<send_candidate>& cand = cand_scratch_;
+  cand.clear();
+  for (const auto& [id, s] : streams_)
+    if (sendable(*s)) cand.push_back({id, s->prio});
   std::size_t budget = cfg_.write_quantum;
-  while (budget > 0 && !failed_) {
-    cand.clear();
-    for (const auto& [id, s] : streams_) {
-      if (!s->headers_sent || s->end_stream_sent) continue;
-      const std::uint64_t avail = available(*s);
-      // An empty DATA with END_STREAM needs no window (RFC 9113 §6.9.1).
-      if ((avail > 0 && s->send_window > 0 && conn_send_window_ > 0) ||
-          (avail == 0 && body_finished(*s)))
-        cand.push_back({id, s->prio});
-    }
+  while (budget > 0 && !failed_ && !cand.empty()) {
     const std::uint32_t id = scheduler_.pick(cand);
     if (id == 0) break;
     stream& s = *find(id);
@@ -1386,8 +1410,23 @@ void session::fill_data() {
     n = std::min<std::uint64_t>(n, static_cast<std::uint64_t>(std::max<std::int64_t>(
                                        0, std::min(s.send_window, conn_send_window_))));
     n = std::min<std::uint64_t>(n, budget);
+    const std::int64_t conn_window_before = conn_send_window_;
     emit_data(s, n);
     budget -= std::min<std::size_t>(budget, std::max<std::size_t>(static_cast<std::size_t>(n), 1));
+    if (failed_) break;
+    const bool window_closed = conn_window_before > 0 && conn_send_window_ <= 0;
+    for (std::size_t i = 0; i < cand.size();) {
+      const std::uint32_t cid = cand[i].stream_id;
+      if (cid == id || window_closed) {
+        const stream* c = find(cid);  // emit_data may have closed it
+        if (!c || !sendable(*c)) {
+          cand[i] = cand.back();
+          cand.pop_back();
+          continue;
+        }
+      }
+      ++i;
+    }
   }
 }
 
@@ -1749,10 +1788,27 @@ std::string& session::control() {
   if (out_.empty() || out_.size() <= handed_out_ || out_.back().ext || out_.back().ref ||
       out_.back().owned.size() > 16 * 1024) {
     out_.emplace_back();
+    out_.back().owned = take_spare();
   }
   out_chunk& c = out_.back();
   // len is synchronised in pending_output (owned chunks use owned.size()).
   return c.owned;
+}
+
+std::string session::take_spare() noexcept {
+  if (spare_.empty()) return {};
+  std::string s = std::move(spare_.back());
+  spare_.pop_back();
+  return s;
+}
+
+void session::keep_spare(std::string& s) noexcept {
+  // Buffers of a useful size are kept for the next chunks (no allocation per frame once
+  // warm); a few, and none of the large ones a file body or a big header block made.
+  constexpr std::size_t max_spares = 8, max_capacity = 32 * 1024;
+  if (spare_.size() >= max_spares || s.capacity() <= 15 || s.capacity() > max_capacity) return;
+  s.clear();
+  spare_.push_back(std::move(s));
 }
 
 void session::push_chunk(out_chunk c) {
@@ -1772,13 +1828,8 @@ void session::notify_output() {
 bool session::has_output() const noexcept {
   if (!out_.empty()) return true;
   if (failed_ || aborted_) return false;
-  for (const auto& [id, s] : streams_) {
-    if (!s->headers_sent || s->end_stream_sent) continue;
-    const std::uint64_t avail = available(*s);
-    if ((avail > 0 && s->send_window > 0 && conn_send_window_ > 0) ||
-        (avail == 0 && body_finished(*s)))
-      return true;
-  }
+  for (const auto& [id, s] : streams_)
+    if (sendable(*s)) return true;
   return false;
 }
 
@@ -1819,6 +1870,7 @@ void session::commit_output(std::size_t n) {
     pending_acks_ -= std::min<std::size_t>(pending_acks_, c.acks);
     out_chunk done = std::move(c);
     out_.pop_front();
+    keep_spare(done.owned);
     if (stream* s = done.ref) {
       s->unwritten -= std::min(s->unwritten, done.body);
       done.body = 0;

@@ -27,17 +27,18 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <deque>
 #include <functional>
-#include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hpack/decoder.hpp"
@@ -59,7 +60,8 @@ struct session_config {
   std::uint32_t initial_window_size = 65535;
   /// Our SETTINGS_MAX_FRAME_SIZE (in force once the peer ACKs it, §6.5.3).
   std::uint32_t max_frame_size = 16384;
-  /// SETTINGS_MAX_HEADER_LIST_SIZE, enforced by the HPACK decoder: over it -> 431.
+  /// SETTINGS_MAX_HEADER_LIST_SIZE, enforced by the HPACK decoder: over it -> 431. Also the
+  /// longest name or value the decoder takes (at least 16 KiB); longer -> COMPRESSION_ERROR.
   std::uint32_t max_header_list_size = 64 * 1024;
   /// SETTINGS_HEADER_TABLE_SIZE for the peer's encoder (our decoder's table).
   std::uint32_t header_table_size = 4096;
@@ -330,6 +332,8 @@ class session final : public detail::exchange_owner {
   std::uint64_t available(const stream& s) const noexcept;
   bool body_finished(const stream& s) const noexcept;
   void fill_data();
+  // The stream has DATA (or a final empty DATA) it may send now.
+  bool sendable(const stream& s) const noexcept;
   void emit_data(stream& s, std::uint64_t n);
   void end_stream_queued(stream& s);
   void queue_goaway(std::uint32_t last_id, errc code, std::string_view detail);
@@ -363,7 +367,57 @@ class session final : public detail::exchange_owner {
   bool block_end_stream_ = false;
   bool block_self_dependent_ = false;
 
-  std::map<std::uint32_t, stream*> streams_;  // active streams (one reference each)
+  // Active streams (one reference each), sorted by id in one array: at most
+  // max_concurrent_streams (+ pushes) entries, so a binary search finds, and a short move
+  // inserts or erases, faster than a node-based map walks (and iteration stays in cache).
+  class stream_table {
+   public:
+    using entry = std::pair<std::uint32_t, stream*>;
+    stream* find(std::uint32_t id) const noexcept {
+      auto it = lower(id);
+      return it != v_.end() && it->first == id ? it->second : nullptr;
+    }
+    void emplace(std::uint32_t id, stream* s) {
+      // Client ids only grow, so this is nearly always an append.
+      if (v_.empty() || v_.back().first < id)
+        v_.emplace_back(id, s);
+      else
+        v_.insert(lower(id), entry{id, s});
+    }
+    /// Removes `id` if it maps to `s`; false if not there.
+    bool erase(std::uint32_t id, const stream* s) noexcept {
+      auto it = lower(id);
+      if (it == v_.end() || it->first != id || it->second != s) return false;
+      v_.erase(it);
+      return true;
+    }
+    /// Removes and returns the stream with the lowest id. Precondition: !empty().
+    stream* take_front() noexcept {
+      stream* s = v_.front().second;
+      v_.erase(v_.begin());
+      return s;
+    }
+    bool empty() const noexcept { return v_.empty(); }
+    std::size_t size() const noexcept { return v_.size(); }
+    std::vector<entry>::const_iterator begin() const noexcept { return v_.begin(); }
+    std::vector<entry>::const_iterator end() const noexcept { return v_.end(); }
+
+   private:
+    std::vector<entry>::const_iterator lower(std::uint32_t id) const noexcept {
+      return std::lower_bound(v_.begin(), v_.end(), id,
+                              [](const entry& e, std::uint32_t k) { return e.first < k; });
+    }
+    std::vector<entry> v_;
+  };
+  stream_table streams_;
+  // Scratch space of send_headers/queue_field_block, kept for its capacity (no allocation per
+  // response once warm). Not reentrant: filled and used within one call.
+  std::vector<hpack::header_field> field_scratch_;
+  std::vector<std::byte> block_scratch_;
+  std::vector<send_candidate> cand_scratch_;  // fill_data()
+  std::vector<std::string> spare_;            // emptied chunk buffers (take_spare/keep_spare)
+  std::string take_spare() noexcept;
+  void keep_spare(std::string& s) noexcept;
   std::uint32_t last_peer_stream_ = 0;
   std::uint32_t next_push_id_ = 2;  // RFC 9113 §5.1.1: server streams are even
   std::uint32_t pushed_active_ = 0;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <string>
 #include <string_view>
@@ -48,13 +49,14 @@ class stream final : public detail::exchange {
   /// Appends a name and a value to field_bytes; returns where they are (offsets: the string
   /// may move while fields arrive).
   field_ref append_field(std::string_view name, std::string_view value) {
-    field_ref r{static_cast<std::uint32_t>(field_bytes.size()),
-                static_cast<std::uint32_t>(name.size()), 0,
-                static_cast<std::uint32_t>(value.size())};
-    field_bytes += name;
-    r.value_off = static_cast<std::uint32_t>(field_bytes.size());
-    field_bytes += value;
-    return r;
+    const auto base = static_cast<std::uint32_t>(field_bytes.size());
+    const auto nlen = static_cast<std::uint32_t>(name.size());
+    const auto vlen = static_cast<std::uint32_t>(value.size());
+    field_bytes.resize(base + nlen + vlen);
+    char* p = field_bytes.data() + base;
+    if (nlen) std::memcpy(p, name.data(), nlen);
+    if (vlen) std::memcpy(p + nlen, value.data(), vlen);
+    return field_ref{base, nlen, base + nlen, vlen};
   }
   std::uint32_t method_off = 0, method_len = 0, path_off = 0, path_len = 0;
   std::uint32_t scheme_off = 0, scheme_len = 0;      // :scheme, for the requests we push

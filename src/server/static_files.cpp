@@ -161,6 +161,10 @@ void load_mime_types(static_root& r) {
     std::istringstream words(line);
     std::string type, ext;
     if (!(words >> type)) continue;
+    // The type becomes a Content-Type value as it is (no check per response): visible ASCII
+    // only (RFC 9110 §5.5).
+    if (std::any_of(type.begin(), type.end(), [](char c) { return c < 0x21 || c > 0x7e; }))
+      continue;
     std::string full = type;
     if (type.rfind("text/", 0) == 0) full += "; charset=utf-8";
     while (words >> ext) {
@@ -465,35 +469,46 @@ http::multipart_boundary make_boundary() {
   return http::make_multipart_boundary(hi, lo);
 }
 
-// Every field line named `name` (a list field may be split over several lines, RFC 9110 §5.3).
-std::vector<std::string_view> header_lines(const portico::request& req, std::string_view name) {
-  std::vector<std::string_view> out;
-  for (const auto& h : req.headers()) {
-    if (portico::iequals(h.name, name)) out.push_back(h.value);
-  }
-  return out;
-}
-
 void serve_entry(const portico::request& req, portico::response& res, std::shared_ptr<file_entry> e,
                  bool vary, std::string_view encoding) {
   const bool get = req.method() == "GET" || req.method() == "HEAD";
   std::time_t now = std::time(nullptr);
   // RFC 9110 §13.2.2: preconditions, in their order.
   http::request_conditions cond;
-  auto if_match = header_lines(req, "if-match");
-  auto if_none_match = header_lines(req, "if-none-match");
+  std::vector<std::string_view> if_match, if_none_match;
+  std::string_view range_field, if_range;
+  // One pass over the request's fields for all of them (a list field may be split over
+  // several lines, RFC 9110 §5.3; the other fields: the first line).
+  for (const auto& h : req.headers()) {
+    if (h.name.size() < 5 || (h.name[0] | 0x20) != (h.name.size() == 5 ? 'r' : 'i')) continue;
+    if (portico::iequals(h.name, "if-match")) {
+      if_match.push_back(h.value);
+    } else if (portico::iequals(h.name, "if-none-match")) {
+      if_none_match.push_back(h.value);
+    } else if (portico::iequals(h.name, "if-modified-since")) {
+      if (cond.if_modified_since.empty()) cond.if_modified_since = h.value;
+    } else if (portico::iequals(h.name, "if-unmodified-since")) {
+      if (cond.if_unmodified_since.empty()) cond.if_unmodified_since = h.value;
+    } else if (portico::iequals(h.name, "range")) {
+      if (range_field.empty()) range_field = h.value;
+    } else if (portico::iequals(h.name, "if-range")) {
+      if (if_range.empty()) if_range = h.value;
+    }
+  }
   cond.if_match = if_match;
   cond.if_none_match = if_none_match;
-  cond.if_modified_since = req.header("if-modified-since");
-  cond.if_unmodified_since = req.header("if-unmodified-since");
   http::resource_state state;
   state.exists = true;
   state.etag = e->etag;
   state.last_modified = e->mtime_s;
   auto pre = http::evaluate_preconditions(cond, state, get, now);
-  auto common = [&](portico::response& r) {
-    if (vary) r.header("Vary", "Accept-Encoding");
-    r.header("ETag", e->etag).header("Last-Modified", e->last_modified);
+  // The fields below are the server's own (names constant, values generated here or checked
+  // when the MIME table was loaded): they go in without response::header()'s validation.
+  auto& x = detail::access(res);
+  auto common = [&](portico::response&) {
+    if (vary) x.fields.add_static("Vary", "vary", "Accept-Encoding");
+    x.fields.add_static("ETag", "etag", e->etag);
+    x.fields.add_static("Last-Modified", "last-modified", e->last_modified);
   };
   if (pre == http::precondition_result::not_modified) {
     common(res);
@@ -505,15 +520,13 @@ void serve_entry(const portico::request& req, portico::response& res, std::share
     send_status(res, 412, "412 Precondition Failed\n");
     return;
   }
-  if (!encoding.empty()) res.header("Content-Encoding", encoding);
-  res.header("Accept-Ranges", "bytes");
+  if (!encoding.empty()) x.fields.add_static("Content-Encoding", "content-encoding", encoding);
+  x.fields.add_static("Accept-Ranges", "accept-ranges", "bytes");
   common(res);
 
-  auto& x = detail::access(res);
   // RFC 9110 §14.2: Range applies to GET only; If-Range decides whether it applies at all.
-  std::string_view range = req.method() == "GET" ? req.header("range") : std::string_view{};
+  std::string_view range = req.method() == "GET" ? range_field : std::string_view{};
   if (!range.empty()) {
-    std::string_view if_range = req.header("if-range");
     if (!if_range.empty() && !http::if_range_allows(if_range, e->etag, e->mtime_s, now)) {
       range = {};
     }
@@ -575,7 +588,7 @@ void serve_entry(const portico::request& req, portico::response& res, std::share
     }
     // invalid, ignored or "full": the whole representation (200).
   }
-  res.header("Content-Type", e->type);
+  x.fields.add_static("Content-Type", "content-type", e->type);
   if (e->has_content) {
     res.send(e->content);
     return;
@@ -586,14 +599,34 @@ void serve_entry(const portico::request& req, portico::response& res, std::share
   res.send_file(e->fd.get(), 0, e->size);
 }
 
+// Per-thread scratch of serve(), kept for its capacity (no allocation per request once warm).
+// A response can start a nested serve() on the same thread (an HTTP/2 push dispatched while
+// the response's HEADERS are made): the nested call uses scratch of its own.
+struct serve_scratch {
+  std::string decoded, rel, key;
+  std::vector<std::string_view> segs;
+  bool busy = false;
+};
+thread_local serve_scratch tl_scratch;
+
 void serve(const static_root& root, const portico::request& req, portico::response& res) {
-  std::string decoded;
+  serve_scratch nested;
+  serve_scratch& sc = tl_scratch.busy ? nested : tl_scratch;
+  struct busy_guard {
+    serve_scratch& s;
+    explicit busy_guard(serve_scratch& x) : s(x) { s.busy = true; }
+    ~busy_guard() { s.busy = false; }
+    busy_guard(const busy_guard&) = delete;
+    busy_guard& operator=(const busy_guard&) = delete;
+  } guard(sc);
+  std::string& decoded = sc.decoded;
   if (!portico::percent_decode(req.param("*"), decoded)) {
     send_status(res, 400, "400 Bad Request: malformed percent-encoding in path\n");
     return;
   }
   // RFC 3986 §5.2.4: resolve dot segments; ".." never climbs above the root.
-  std::vector<std::string_view> segs;
+  std::vector<std::string_view>& segs = sc.segs;
+  segs.clear();
   std::string_view rest = decoded;
   while (!rest.empty()) {
     auto slash = rest.find('/');
@@ -610,14 +643,16 @@ void serve(const static_root& root, const portico::request& req, portico::respon
     }
     segs.push_back(seg);
   }
-  std::string rel;
+  std::string& rel = sc.rel;
+  rel.clear();
   for (auto s : segs) {
     if (!rel.empty()) rel += '/';
     rel += s;
   }
   if (rel.empty()) rel.push_back('.');
   const bool slash_form = req.path().empty() || req.path().back() == '/';
-  std::string key = rel;
+  std::string& key = sc.key;
+  key = rel;
   if (slash_form) key.push_back('/');
   const std::uint64_t now = io::monotonic_ms();
 

@@ -62,12 +62,12 @@ struct harness {
   }
   std::string field(std::string_view name) const {
     for (const auto& f : x->fields)
-      if (f.name == name) return f.value;
+      if (f.name == name) return std::string(f.value);
     return "<none>";
   }
   std::string trailer(std::string_view name) const {
     for (const auto& f : x->trailers)
-      if (f.name == name) return f.value;
+      if (f.name == name) return std::string(f.value);
     return "<none>";
   }
 };

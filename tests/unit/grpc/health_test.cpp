@@ -71,13 +71,13 @@ struct exchange_call {
   std::string grpc_status() const {
     for (const auto* list : {&x->trailers, &x->fields})
       for (const auto& f : *list)
-        if (f.name == "grpc-status") return f.value;
+        if (f.name == "grpc-status") return std::string(f.value);
     return "<none>";
   }
   std::string grpc_message() const {
     for (const auto* list : {&x->trailers, &x->fields})
       for (const auto& f : *list)
-        if (f.name == "grpc-message") return f.value;
+        if (f.name == "grpc-message") return std::string(f.value);
     return "<none>";
   }
 };

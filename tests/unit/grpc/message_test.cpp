@@ -86,6 +86,30 @@ TEST(GrpcMessage, WholeMessageIsAViewOfTheInput) {
   EXPECT_EQ(r.used, in.size());
 }
 
+TEST(GrpcMessage, PayloadOfAMessageInPiecesCanBeTakenOver) {
+  const std::string first(100, 'f');  // beyond the short-string buffer
+  std::string wire;
+  append_message(wire, first);
+  append_message(wire, "second");
+  deframer d;
+  // The first message in two pieces: assembled in the deframer, whose buffer is handed over.
+  auto r = d.consume(std::string_view(wire).substr(0, 8));
+  EXPECT_FALSE(r.has_message);
+  r = d.consume(std::string_view(wire).substr(8));
+  ASSERT_TRUE(r.has_message);
+  const char* where = r.message.payload.data();
+  auto owned = d.take_payload(r.message.payload);
+  ASSERT_TRUE(owned);
+  EXPECT_EQ(*owned, first);
+  EXPECT_EQ(owned->data(), where);  // the same storage: no copy
+  // The second one lies whole in the input: a view, nothing to take over.
+  r = d.consume(std::string_view(wire).substr(5 + first.size()));
+  ASSERT_TRUE(r.has_message);
+  EXPECT_EQ(r.message.payload, "second");
+  EXPECT_FALSE(d.take_payload(r.message.payload));
+  EXPECT_TRUE(d.idle());
+}
+
 TEST(GrpcMessage, StopsAfterEachMessage) {
   const std::string in = framed({{false, "a"}, {false, "b"}});
   deframer d;

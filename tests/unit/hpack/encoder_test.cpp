@@ -200,6 +200,32 @@ TEST(HpackEncoder, UniqueValuesAreNotIndexed) {
   EXPECT_EQ(d.table().count(), 0u);
 }
 
+TEST(HpackEncoder, UnlikelyValuesAreIndexedOnceTheyRepeat) {
+  encoder e;
+  decoder d;
+  const fields a = {{"etag", "\"v1\""}, {"content-length", "13"}};
+  const fields b = {{"etag", "\"v2\""}, {"content-length", "13"}};
+  // First time: literals without indexing.
+  EXPECT_EQ(round_trip(e, d, a), a);
+  EXPECT_EQ(e.table().count(), 0u);
+  // The same content-length again: now indexed; a new etag is still a plain literal.
+  EXPECT_EQ(round_trip(e, d, b), b);
+  EXPECT_EQ(e.table().count(), 1u);
+  // A third time: content-length is an index; etag "v2" seen twice in a row gets indexed.
+  std::size_t size = 0;
+  EXPECT_EQ(round_trip(e, d, b, &size), b);
+  EXPECT_EQ(e.table().count(), 2u);
+  EXPECT_EQ(d.table().count(), 2u);
+  // From then on both fields are single-octet indexes.
+  EXPECT_EQ(round_trip(e, d, b, &size), b);
+  EXPECT_EQ(size, 2u);
+  // A value that alternates never gets in.
+  encoder e2;
+  for (int i = 0; i < 4; ++i)
+    e2.encode(test::views(fields{{"etag", i % 2 ? "\"x\"" : "\"y\""}}));
+  EXPECT_EQ(e2.table().count(), 0u);
+}
+
 TEST(HpackEncoder, LargeEntriesAreNotIndexed) {
   encoder e;  // 4096: more than 3/4 = 3072 octets is not indexed
   decoder d;
@@ -299,6 +325,61 @@ TEST(HpackEncoder, ChangeAndReturnBeforeABlockStillSignalsTheMinimum) {
   EXPECT_EQ(to_hex(e.encode(std::vector<header_field>{})),
             "3f45"
             "3fe11f");
+}
+
+// Blocks that mostly repeat (what the encoder's per-position memo speeds up), with fields
+// changing, moving, evicted by small tables and table size changes in between: every block
+// decodes to what was encoded and both tables stay identical.
+TEST(HpackEncoder, RepeatedBlocksWithChangesRoundTrip) {
+  std::mt19937 rng(7);
+  for (const std::uint32_t cap : {4096u, 256u, 64u}) {
+    encoder e({.max_table_size = cap});
+    decoder d;
+    const std::vector<std::string> names = {"content-type", "server", "x-a", "etag", "date"};
+    const std::vector<std::string> values = {"text/html", "portico", "1",
+                                             "\"v\"",     "v2",      std::string(90, 'z')};
+    fields block = {{":status", "200"}, {"content-type", "text/html"}, {"server", "portico"}};
+    for (int round = 0; round < 3000; ++round) {
+      switch (rng() % 8) {
+        case 0:  // a field changes value
+          block[rng() % block.size()].value = values[rng() % values.size()];
+          break;
+        case 1:  // a field is added or removed (later positions move)
+          if (block.size() < 12)
+            block.insert(block.begin() + static_cast<long>(rng() % (block.size() + 1)),
+                         {names[rng() % names.size()], values[rng() % values.size()]});
+          else
+            block.erase(block.begin() + static_cast<long>(rng() % block.size()));
+          break;
+        case 2: {  // the peer changes its table size (announced in the next block)
+          const std::uint32_t v = std::vector<std::uint32_t>{0, 32, 100, cap}[rng() % 4];
+          e.set_peer_max_table_size(v);
+          d.set_max_table_size_limit(v);
+          break;
+        }
+        default:  // the same block again
+          break;
+      }
+      ASSERT_EQ(round_trip(e, d, block), block) << "round " << round << " cap " << cap;
+      ASSERT_EQ(entries(e.table()), entries(d.table())) << "round " << round;
+    }
+  }
+}
+
+TEST(HpackEncoder, RepeatedBlockIsAllIndexes) {
+  encoder e;
+  decoder d;
+  const fields block = {{":status", "200"},
+                        {"content-type", "text/plain; charset=utf-8"},
+                        {"server", "portico"},
+                        {"date", "Fri, 27 Nov 2026 07:00:00 GMT"}};
+  std::size_t first = 0, again = 0;
+  EXPECT_EQ(round_trip(e, d, block, &first), block);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(round_trip(e, d, block, &again), block);
+    EXPECT_EQ(again, block.size());  // one octet per field
+  }
+  EXPECT_GT(first, again);
 }
 
 TEST(HpackEncoder, AppendsToExistingOutput) {

@@ -328,6 +328,30 @@ TEST(Http2Session, HeaderListTooLargeIs431) {
   EXPECT_EQ(c.status_of(3), "200");
 }
 
+TEST(Http2Session, LongFieldWithinAnnouncedListSizeIsServed) {
+  // A client that keeps to our SETTINGS_MAX_HEADER_LIST_SIZE (64 KiB) may send one field value
+  // of 20000 octets (gRPC metadata, a large cookie): it is served, and no COMPRESSION_ERROR
+  // takes the connection (with every other call on it) down. @grpc/grpc-js found this.
+  client c;
+  c.handshake();
+  auto f = client::get("/");
+  f.emplace_back("x-big", std::string(20000, 'a'));
+  c.send(c.headers(1, f, true));
+  ASSERT_EQ(c.ev.requests.size(), 1u);
+  EXPECT_EQ(c.ev.requests[0].header("x-big"), std::string(20000, 'a'));
+  EXPECT_EQ(c.status_of(1), "200");
+  EXPECT_EQ(c.goaway(), nullptr);
+  // Past the list size it is a stream-level 431 (RFC 9113 §8.2.3); the connection goes on.
+  auto g = client::get("/");
+  g.emplace_back("x-big", std::string(40000, 'b'));
+  g.emplace_back("x-big-too", std::string(40000, 'c'));
+  c.send(c.headers(3, g, true));
+  EXPECT_EQ(c.status_of(3), "431");
+  EXPECT_EQ(c.goaway(), nullptr);
+  c.send(c.headers(5, client::get("/"), true));
+  EXPECT_EQ(c.status_of(5), "200");
+}
+
 // ---- stream states (RFC 9113 §5.1) --------------------------------------------------------------
 
 TEST(Http2Session, StreamIdRules) {
