@@ -73,8 +73,12 @@ class request {
 };
 
 /// A handle on the response to one request. Copyable: keep a copy to answer later (an
-/// asynchronous handler) from the same worker thread; every call must be made on that thread
-/// (use post() from elsewhere). Calls after the connection went away do nothing (see aborted()).
+/// asynchronous handler). Copies may be made, kept and destroyed on any thread, and post()
+/// may be called from any thread (while the server exists); every other member must be
+/// called on the response's worker thread -- post() gets there:
+///   pool.submit([res] { auto r = work(); res.post([res, r] { if (!res.aborted()) res.send(r); });
+///   });
+/// Calls after the connection went away do nothing (see aborted()).
 class response {
   friend detail::exchange& detail::access(response&) noexcept;
 
@@ -144,7 +148,8 @@ class response {
   bool ended() const noexcept;
 
   /// Runs `fn` on this response's worker thread, at the end of the current loop turn when
-  /// called from it. Thread-safe.
+  /// called from it. Thread-safe, also after the connection went away (`fn` still runs on the
+  /// worker; aborted() is then true). Not after the server was destroyed.
   void post(std::function<void()> fn) const;
   /// Runs `fn` on this worker thread after `ms` milliseconds. Loop thread only.
   void set_timeout(unsigned ms, std::function<void()> fn) const;

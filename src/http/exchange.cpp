@@ -329,7 +329,13 @@ bool response::ended() const noexcept {
 }
 
 void response::post(std::function<void()> fn) const {
-  if (auto* o = x_->owner()) o->post(std::move(fn));
+  // The home (the worker) is set before the handler runs and outlives the connection, so
+  // this reads nothing the worker changes meanwhile (owner() is cleared when the connection
+  // goes away).
+  if (auto* h = x_->home())
+    h->post(std::move(fn));
+  else if (auto* o = x_->owner())
+    o->post(std::move(fn));
 }
 void response::set_timeout(unsigned ms, std::function<void()> fn) const {
   if (auto* o = x_->owner()) o->set_timeout(ms, std::move(fn));
@@ -410,7 +416,14 @@ void exchange::reset() noexcept {
 }
 
 void exchange::release() noexcept {
-  if (--refs_ > 0) return;
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) > 1) return;
+  if (home_ && recycler_ && !home_->on_home_thread()) {
+    // The last handle went away on another thread: recycle on the home thread, whose pool
+    // this is. (Without a recycler the exchange is deleted, which any thread may do.)
+    refs_.store(1, std::memory_order_relaxed);
+    home_->post([this] { release(); });
+    return;
+  }
   if (recycler_) {
     recycler_->recycle(this);
   } else {

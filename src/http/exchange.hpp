@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,6 +46,20 @@ class exchange_owner {
 
  protected:
   ~exchange_owner() = default;
+};
+
+/// The worker thread an exchange is served on, as seen from any thread: response::post() goes
+/// there (the worker outlives its connections; a connection may be gone by the time another
+/// thread posts). Implemented by the server's worker.
+class exchange_home {
+ public:
+  /// Thread-safe: run `fn` on the home thread.
+  virtual void post(std::function<void()> fn) = 0;
+  /// True on the home thread.
+  virtual bool on_home_thread() const noexcept = 0;
+
+ protected:
+  ~exchange_home() = default;
 };
 
 /// Where an exchange goes when its last reference is released (a per-thread pool).
@@ -211,9 +226,16 @@ class exchange {
   void reset() noexcept;
 
   void set_recycler(exchange_recycler* r) noexcept { recycler_ = r; }
-  void add_ref() noexcept { ++refs_; }
+  /// The glue sets the home thread when it dispatches the request (before any handle exists
+  /// on another thread).
+  void set_home(exchange_home* h) noexcept { home_ = h; }
+  exchange_home* home() const noexcept { return home_; }
+  /// Handles may be copied and destroyed on any thread (response::post() from elsewhere):
+  /// the count is atomic, and a last release off the home thread hands the exchange back to
+  /// the home thread for recycling (the pool is per thread).
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept;
-  int refs() const noexcept { return refs_; }
+  int refs() const noexcept { return refs_.load(std::memory_order_relaxed); }
 
   /// A response handle for the handler (adds a reference).
   portico::response make_response() noexcept { return portico::response(this); }
@@ -225,7 +247,8 @@ class exchange {
   portico::request req_;
   exchange_owner* owner_ = nullptr;
   exchange_recycler* recycler_ = nullptr;  // null: delete
-  int refs_ = 0;
+  exchange_home* home_ = nullptr;
+  std::atomic<int> refs_{0};
 };
 
 }  // namespace portico::detail

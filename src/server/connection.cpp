@@ -765,6 +765,7 @@ void connection::websocket_request(detail::exchange& x, const ws_endpoint& ep) {
 }
 
 void connection::on_request(detail::exchange& x) {
+  x.set_home(&w_);  // response::post() from other threads goes to this worker
   if (!tls_ && !up_ && x.body.empty() && session_.pipeline_size() == 1 && try_h2c_upgrade(x))
     return;
   if (!w_.config().websockets.empty()) {

@@ -22,7 +22,9 @@ thread_local worker* this_thread_worker = nullptr;
 constexpr unsigned listener_sample_ms = 1000;
 }  // namespace
 
-worker* worker::current() noexcept { return this_thread_worker; }
+worker* worker::current() noexcept {
+  return this_thread_worker;
+}
 
 class worker::listener final : public io::event_handler {
  public:
@@ -81,15 +83,15 @@ void worker::drop_user_timers() noexcept {
   }
 }
 
-worker::worker(const shared_config& cfg, unsigned index)
-    : cfg_(cfg), index_(index) {
+worker::worker(const shared_config& cfg, unsigned index) : cfg_(cfg), index_(index) {
   // Closed connections are destroyed after everything else of the turn ran: one may still be
   // queued as a turn-end task (a pending flush) when it closes.
   loop_.set_turn_finalizer([this] {
     if (retired_.empty()) return;
     auto list = std::move(retired_);
     retired_.clear();
-    for (connection* c : list) delete c;
+    for (connection* c : list)
+      delete c;
     check_drained();
   });
   reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -104,9 +106,10 @@ worker::worker(const shared_config& cfg, unsigned index)
   shutdown_timer_.owner = this;
   shutdown_timer_.fire = [](io::timer_node* n) {
     auto* w = static_cast<worker*>(n->owner);
-    if (w->conn_count_) LOG_WARN("worker %u: shutdown timeout, cutting %zu connections", w->index_,
-                                 w->conn_count_);
-    while (w->conns_) w->conns_->abort_now();
+    if (w->conn_count_)
+      LOG_WARN("worker %u: shutdown timeout, cutting %zu connections", w->index_, w->conn_count_);
+    while (w->conns_)
+      w->conns_->abort_now();
     w->check_drained();
   };
 }
@@ -117,7 +120,8 @@ worker::~worker() {
     connection* c = conns_;
     c->abort_now();
   }
-  for (connection* c : retired_) delete c;
+  for (connection* c : retired_)
+    delete c;
   drop_user_timers();
   loop_.timers().cancel(accept_pause_timer_);
   loop_.timers().cancel(shutdown_timer_);
@@ -198,9 +202,14 @@ void worker::drain() {
 
 void worker::stop_now() {
   loop_.post([this] {
-    while (conns_) conns_->abort_now();
+    while (conns_)
+      conns_->abort_now();
     loop_.stop();
   });
+}
+
+bool worker::on_home_thread() const noexcept {
+  return this_thread_worker == this;
 }
 
 void worker::run() {
@@ -212,14 +221,17 @@ void worker::run() {
     }
   }
   // Connections may already be queued.
-  for (auto& l : listeners_) accept_ready(*l);
+  for (auto& l : listeners_)
+    accept_ready(*l);
   try {
     loop_.run();
   } catch (const std::exception& e) {
     LOG_ERROR("worker %u: event loop failed: %s", index_, e.what());
   }
-  while (conns_) conns_->abort_now();
-  for (connection* c : retired_) delete c;
+  while (conns_)
+    conns_->abort_now();
+  for (connection* c : retired_)
+    delete c;
   retired_.clear();
   drop_user_timers();
   loop_.timers().cancel(sample_timer_);
@@ -232,8 +244,8 @@ void worker::accept_ready(listener& l) {
   while (true) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    int fd = ::accept4(l.fd(), reinterpret_cast<sockaddr*>(&ss), &len,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        ::accept4(l.fd(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN) return;
@@ -299,7 +311,8 @@ void worker::pause_accepting() {
 
 void worker::resume_accepting() {
   accept_paused_ = false;
-  for (auto& l : listeners_) accept_ready(*l);
+  for (auto& l : listeners_)
+    accept_ready(*l);
 }
 
 void worker::connection_closed(connection* c) noexcept {
@@ -312,12 +325,15 @@ void worker::connection_closed(connection* c) noexcept {
   retire(c);
 }
 
-void worker::retire(connection* c) { retired_.push_back(c); }
+void worker::retire(connection* c) {
+  retired_.push_back(c);
+}
 
 void worker::begin_drain() {
   if (draining_) return;
   draining_ = true;
-  for (auto& hook : drain_hooks_) hook();
+  for (auto& hook : drain_hooks_)
+    hook();
   // Stop accepting: closing our listening sockets lets the kernel refuse new connections
   // once every worker has closed its own.
   for (auto& l : listeners_) {
@@ -325,7 +341,8 @@ void worker::begin_drain() {
     l->close();
   }
   loop_.timers().cancel(sample_timer_);
-  for (auto& g : listener_gauges_) g->queue.store(0, std::memory_order_relaxed);
+  for (auto& g : listener_gauges_)
+    g->queue.store(0, std::memory_order_relaxed);
   for (connection* c = conns_; c;) {
     connection* next = c->next;
     c->drain();

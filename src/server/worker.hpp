@@ -107,10 +107,14 @@ struct listener_gauges {
   std::atomic<std::uint64_t> drops{0};    // SO_MEMINFO SK_MEMINFO_DROPS
 };
 
-class worker {
+class worker final : public detail::exchange_home {
  public:
   worker(const shared_config& cfg, unsigned index);
   ~worker();
+  /// Thread-safe: runs `fn` on this worker's thread soon (dropped if the worker has stopped).
+  /// Also the exchange_home of the requests served here (response::post()).
+  void post(std::function<void()> fn) override { loop_.post(std::move(fn)); }
+  bool on_home_thread() const noexcept override;
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
@@ -125,8 +129,6 @@ class worker {
   /// The worker whose thread is calling, or null on other threads.
   static worker* current() noexcept;
   unsigned index() const noexcept { return index_; }
-  /// Thread-safe: runs `fn` on this worker's thread soon (dropped if the worker has stopped).
-  void post(std::function<void()> fn) { loop_.post(std::move(fn)); }
   /// Before start() only: `fn` runs on the worker's thread when the drain begins, before the
   /// connections are told (long-lived responses such as event streams end there, so that they
   /// do not hold the drain until the shutdown timeout).

@@ -10,10 +10,12 @@
 //   GET  /headers           → the request's header fields, one "name: value" per line
 //   GET  /...               → static files from DIR (default: the demo site)
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "cli.hpp"
 #include "portico/portico.hpp"
@@ -144,6 +146,18 @@ int main(int argc, char** argv) {
     res.set_timeout(number(req.param("ms"), 60000), [later]() mutable {
       later.header("Content-Type", "text/plain").send("slow done\n");
     });
+  });
+  // The response is made on another thread (a stand-in for a thread pool doing blocking work)
+  // and handed back with post(); the handle is copied to, and destroyed on, that thread.
+  srv.get("/offthread/:ms", [](const portico::request& req, portico::response& res) {
+    const unsigned ms = number(req.param("ms"), 10000);
+    std::thread([res, ms]() {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      const std::string body = "made off the worker thread after " + std::to_string(ms) + " ms\n";
+      res.post([res, body]() mutable {
+        if (!res.aborted()) res.header("Content-Type", "text/plain").send(body);
+      });
+    }).detach();
   });
   srv.get("/slowstream/:ms", [](const portico::request& req, portico::response& res) {
     res.header("Content-Type", "text/plain");
