@@ -1,5 +1,7 @@
 #include "http2/stream.hpp"
 
+#include <algorithm>
+
 namespace portico::http2 {
 
 void stream::recycle_as(std::uint32_t stream_id) noexcept {
@@ -49,6 +51,7 @@ stream* stream_pool::acquire(std::uint32_t stream_id) {
   s->live_next = live_;
   if (live_) live_->live_prev = s;
   live_ = s;
+  if (++live_count_ > peak_live_) peak_live_ = live_count_;
   return s;
 }
 
@@ -58,7 +61,18 @@ void stream_pool::recycle(detail::exchange* base) noexcept {
   if (s->live_next) s->live_next->live_prev = s->live_prev;
   if (live_ == s) live_ = s->live_next;
   s->live_prev = s->live_next = nullptr;
-  if (free_.size() < max_cached_) {
+  --live_count_;
+  if (++recycles_ == 0x10000) {
+    // Decay: the peak halves (not below what is live now); the cache above it is freed.
+    recycles_ = 0;
+    peak_live_ = std::max(live_count_, peak_live_ / 2);
+    const std::size_t cap = std::clamp(peak_live_, min_cached_, max_cached_);
+    while (free_.size() > cap) {
+      delete free_.back();
+      free_.pop_back();
+    }
+  }
+  if (free_.size() < std::clamp(peak_live_, min_cached_, max_cached_)) {
     s->recycle_as(0);  // nothing kept open or referenced while cached
     // Large buffers (a request body, a response held in memory) are not kept for reuse.
     constexpr std::size_t keep = 16 * 1024;

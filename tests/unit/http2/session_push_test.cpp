@@ -367,6 +367,46 @@ TEST(Http2StreamedBody, StreamedResponseToARequestWithContentLength) {
 
 // ---- pooled streams ----------------------------------------------------------------------------
 
+TEST(Http2StreamPool, KeepsWhatWasLiveAtThePeakThenDecays) {
+  stream_pool pool(16, 4096);
+  std::vector<stream*> live;
+  // A burst of 3000 streams taken in one go and given back (what 256 connections x 32 streams
+  // do every loop turn): all of them are kept, so the next burst allocates nothing.
+  for (std::uint32_t i = 0; i < 3000; ++i) {
+    live.push_back(pool.acquire(2 * i + 1));
+    live.back()->add_ref();
+  }
+  for (stream* s : live)
+    s->release();
+  EXPECT_EQ(pool.cached(), 3000u);
+  live.clear();
+  for (std::uint32_t i = 0; i < 3000; ++i)
+    live.push_back(pool.acquire(2 * i + 1));
+  EXPECT_EQ(pool.cached(), 0u);
+  for (stream* s : live) {
+    s->add_ref();
+    s->release();
+  }
+  // Then a long quiet stretch with one stream at a time: the peak halves every 64Ki recycles
+  // and the cache above it is freed, down to the minimum.
+  for (int i = 0; i < 6 * 0x10000; ++i) {
+    stream* s = pool.acquire(1);
+    s->add_ref();
+    s->release();
+  }
+  EXPECT_LE(pool.cached(), 100u);
+  EXPECT_GE(pool.cached(), 16u);
+  // Never more than the maximum, whatever the peak.
+  live.clear();
+  for (std::uint32_t i = 0; i < 5000; ++i) {
+    live.push_back(pool.acquire(2 * i + 1));
+    live.back()->add_ref();
+  }
+  for (stream* s : live)
+    s->release();
+  EXPECT_EQ(pool.cached(), 4096u);
+}
+
 TEST(Http2StreamPool, StreamsAreReusedClean) {
   stream_pool pool;
   client c;
