@@ -38,10 +38,13 @@ void add_file(const gp::FileDescriptor* file, pb::FileDescriptorResponse& out,
     add_file(file->dependency(i), out, seen);
 }
 
-void not_found(pb::ServerReflectionResponse& res, const std::string& what) {
+void error(pb::ServerReflectionResponse& res, status_code code, const std::string& what) {
   auto* e = res.mutable_error_response();
-  e->set_error_code(static_cast<int>(status_code::not_found));
+  e->set_error_code(static_cast<int>(code));
   e->set_error_message(what);
+}
+void not_found(pb::ServerReflectionResponse& res, const std::string& what) {
+  error(res, status_code::not_found, what);
 }
 
 pb::ServerReflectionResponse answer(const pb::ServerReflectionRequest& req,
@@ -96,13 +99,13 @@ pb::ServerReflectionResponse answer(const pb::ServerReflectionRequest& req,
         not_found(res, "type not found: " + req.all_extension_numbers_of_type());
       }
       break;
-    case pb::ServerReflectionRequest::MESSAGE_REQUEST_NOT_SET: {
-      // gRPC's C++ server answers a request without a question this way.
-      auto* e = res.mutable_error_response();
-      e->set_error_code(static_cast<int>(status_code::unimplemented));
-      e->set_error_message("the request is not implemented");
+    case pb::ServerReflectionRequest::MESSAGE_REQUEST_NOT_SET:
+      // A request that asks nothing (or a question newer than this server knows): UNIMPLEMENTED,
+      // as gRPC's C++ server answers it.
+      error(res, status_code::unimplemented,
+            "no known question in the request (file_by_filename, file_containing_symbol, "
+            "file_containing_extension, all_extension_numbers_of_type or list_services)");
       break;
-    }
   }
   return res;
 }

@@ -76,6 +76,14 @@ bool valid_value(std::string_view v) noexcept {
   return true;
 }
 
+// RFC 9113 §8.2.1 / §8.2.2: the fields of a response section as HTTP/2 sends them: names in
+// lowercase, connection-specific fields and TE left out.
+void append_sendable(std::vector<hpack::header_field>& list,
+                     const portico::detail::field_list& fields) {
+  for (const auto f : fields)
+    if (!connection_specific(f.lower) && f.lower != "te") list.push_back({f.lower, f.value});
+}
+
 std::string lowercase(std::string_view s) {
   std::string r(s);
   for (char& c : r)
@@ -1291,8 +1299,7 @@ void session::send_headers(stream& s) {
   std::vector<hpack::header_field>& list = field_scratch_;
   list.clear();
   list.push_back({":status", status_text});
-  for (const auto f : s.fields)
-    if (!connection_specific(f.lower) && f.lower != "te") list.push_back({f.lower, f.value});
+  append_sendable(list, s.fields);
   if (!length_text.empty()) list.push_back({"content-length", length_text});
   if (!cfg_.server_header.empty()) list.push_back({"server", cfg_.server_header});
   list.push_back({"date", date_.get(now_s_)});
@@ -1344,8 +1351,7 @@ void session::queue_trailers(stream& s) {
   // END_STREAM and no pseudo-header fields; §8.2.2: no connection-specific fields.
   std::vector<hpack::header_field>& list = field_scratch_;
   list.clear();
-  for (const auto f : s.trailers)
-    if (!connection_specific(f.lower) && f.lower != "te") list.push_back({f.lower, f.value});
+  append_sendable(list, s.trailers);
   queue_field_block(s, list, true);
 }
 

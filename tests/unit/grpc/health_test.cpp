@@ -57,14 +57,14 @@ struct exchange_call {
   // The statuses written so far.
   std::vector<int> statuses() const {
     std::vector<int> out;
+    portico::grpc::deframer d;
     std::string_view data = x->body_memory;
-    while (data.size() >= 5) {
-      const std::size_t n = (static_cast<std::size_t>(static_cast<unsigned char>(data[1])) << 24) |
-                            (static_cast<std::size_t>(static_cast<unsigned char>(data[2])) << 16) |
-                            (static_cast<std::size_t>(static_cast<unsigned char>(data[3])) << 8) |
-                            static_cast<unsigned char>(data[4]);
-      out.push_back(wire::decode_health_response(data.substr(5, n)).value_or(-1));
-      data.remove_prefix(5 + n);
+    while (!data.empty()) {
+      const auto r = d.consume(data);
+      data.remove_prefix(r.used);
+      if (r.has_message)
+        out.push_back(wire::decode_health_response(r.message.payload).value_or(-1));
+      if (r.ec || r.used == 0) break;
     }
     return out;
   }
