@@ -14,6 +14,11 @@ namespace {
 // back after the block, so a connection does not hold it while idle.
 constexpr std::size_t scratch_keep = 4096;
 
+// The octet kept with each dynamic table entry: the static name index (1..61 fits in six bits)
+// and whether the field check accepted the entry.
+constexpr std::uint8_t tag_static_name = 0x3f;
+constexpr std::uint8_t tag_checked = 0x80;
+
 integer_result read_integer(const std::uint8_t*& p, const std::uint8_t* end, int prefix) {
   auto r = decode_integer(std::as_bytes(std::span<const std::uint8_t>(p, end)), prefix);
   if (r.error == errc{}) p += r.size;
@@ -82,15 +87,25 @@ errc decoder::read_string(const std::uint8_t*& p, const std::uint8_t* end,
 
 // §2.3.3: 1..61 static, then the dynamic table newest first; 0 and anything past the end are
 // errors (§2.3.3 "MUST be treated as a decoding error", §6.1 "index value of 0 is not used").
-errc decoder::field_at(std::uint32_t index, table_entry& out) const noexcept {
+// Fills the name, the value and the hints (static_name, checked) of `out`.
+errc decoder::field_at(std::uint32_t index, header_field& out) const noexcept {
   if (index == 0) return errc::invalid_index;
   if (index <= static_table_size) {
-    out = static_table[index - 1];
+    const table_entry& e = static_table[index - 1];
+    out.name = e.name;
+    out.value = e.value;
+    out.static_name = static_cast<std::uint8_t>(index);
+    out.checked = check_ != nullptr;
     return {};
   }
   const std::size_t i = index - static_table_size;
   if (i > table_.count()) return errc::invalid_index;
-  out = table_.at(i);
+  const table_entry e = table_.at(i);
+  const std::uint8_t tag = table_.tag_at(i);
+  out.name = e.name;
+  out.value = e.value;
+  out.static_name = tag & tag_static_name;
+  out.checked = (tag & tag_checked) != 0;
   return {};
 }
 
@@ -122,10 +137,7 @@ std::error_code decoder::decode_block(std::span<const std::byte> block, callback
       // §6.1 Indexed Header Field: 1xxxxxxx, 7-bit index.
       const integer_result idx = read_integer(p, end, 7);
       if (idx.error != errc{}) return fail(idx.error);
-      table_entry e;
-      if ((err = field_at(idx.value, e)) != errc{}) return fail(err);
-      f.name = e.name;
-      f.value = e.value;
+      if ((err = field_at(idx.value, f)) != errc{}) return fail(err);
     } else if ((b & 0xe0) == 0x20) {
       // §6.3 Dynamic Table Size Update: 001xxxxx, 5-bit size. Only before the first field
       // (§4.2), at most two (the smallest then the final size), and within the limit (§6.3: "MUST
@@ -150,9 +162,8 @@ std::error_code decoder::decode_block(std::span<const std::byte> block, callback
       if (idx.error != errc{}) return fail(idx.error);
       bool name_in_scratch = false;
       if (idx.value != 0) {
-        table_entry e;
-        if ((err = field_at(idx.value, e)) != errc{}) return fail(err);
-        f.name = e.name;
+        if ((err = field_at(idx.value, f)) != errc{}) return fail(err);
+        f.checked = false;  // only the name came from the table
       } else {
         if (p == end) return fail(errc::truncated);
         name_in_scratch = (*p & 0x80) != 0;
@@ -173,7 +184,13 @@ std::error_code decoder::decode_block(std::span<const std::byte> block, callback
     list_size_ += field_size(f.name, f.value);
     if (!over_limit && list_size_ > limits_.max_header_list_size) over_limit = true;
     if (!over_limit) cb.call(cb.ctx, f);
-    if (add_to_table) table_.insert(f.name, f.value);  // §6.2.1, evicting per §4.4
+    if (add_to_table) {
+      // §6.2.1, evicting per §4.4. The check runs here, once per entry, so that references
+      // to the entry need none.
+      std::uint8_t tag = f.static_name;
+      if (check_ && check_(f.name, f.value)) tag |= tag_checked;
+      table_.insert(f.name, f.value, tag);
+    }
   }
 
   if (scratch_cap_ > scratch_keep) {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -93,6 +94,15 @@ class decoder {
   void set_max_table_size_limit(std::uint32_t limit);
   std::uint32_t max_table_size_limit() const noexcept { return settings_limit_; }
 
+  /// A check of a field's name and value (the consumer's field syntax rules, e.g. RFC 9113
+  /// §8.2.1) that must accept every static table entry.
+  using field_check = bool (*)(std::string_view name, std::string_view value) noexcept;
+  /// Sets the check the decoder runs once on each field it inserts into the dynamic table, so
+  /// that later references to the entry arrive with `header_field::checked` set and the
+  /// consumer need not check them again; static entries arrive checked. Literals are never
+  /// marked checked: the consumer checks them itself. nullptr (the default): nothing is marked.
+  void set_field_check(field_check check) noexcept { check_ = check; }
+
   /// Changes the list and string limits (from the next decode() on).
   void set_max_header_list_size(std::size_t n) noexcept { limits_.max_header_list_size = n; }
   void set_max_string_length(std::size_t n) noexcept { limits_.max_string_length = n; }
@@ -113,7 +123,7 @@ class decoder {
   std::error_code decode_block(std::span<const std::byte> block, callback cb);
   errc read_string(const std::uint8_t*& p, const std::uint8_t* end, std::size_t scratch_offset,
                    std::string_view& out);
-  errc field_at(std::uint32_t index, table_entry& out) const noexcept;
+  errc field_at(std::uint32_t index, header_field& out) const noexcept;
   void reserve_scratch(std::size_t n);
 
   decoder_limits limits_;
@@ -123,6 +133,7 @@ class decoder {
   bool update_due_ = false;          // a size update must open the next block (§4.2)
   errc failed_{};                    // sticky compression error
   std::size_t list_size_ = 0;
+  field_check check_ = nullptr;
   std::unique_ptr<char[]> scratch_;  // Huffman-decoded name and value of the current field
   std::size_t scratch_cap_ = 0;
 };

@@ -19,7 +19,7 @@ bool points_into(std::string_view s, const char* buf, std::size_t cap) noexcept 
 
 }  // namespace
 
-bool dynamic_table::insert(std::string_view name, std::string_view value) {
+bool dynamic_table::insert(std::string_view name, std::string_view value, std::uint8_t tag) {
   const std::size_t need = field_size(name, value);
   if (need > max_size_) {
     // §4.4: "an attempt to add an entry larger than the maximum size causes the table to be
@@ -45,7 +45,7 @@ bool dynamic_table::insert(std::string_view name, std::string_view value) {
   if (!name.empty()) std::memcpy(p, name.data(), name.size());
   if (!value.empty()) std::memcpy(p + name.size(), value.data(), value.size());
   ring_[inserted_ & (ring_cap_ - 1)] = {tail_, static_cast<std::uint32_t>(name.size()),
-                                        static_cast<std::uint32_t>(value.size())};
+                                        static_cast<std::uint32_t>(value.size()), tag};
   tail_ += n;
   ++count_;
   ++inserted_;

@@ -49,12 +49,17 @@ class dynamic_table {
     const char* p = bytes_.get() + s.offset;
     return {{p, s.name_len}, {p + s.name_len, s.value_len}};
   }
+  /// The tag given to insert() for the entry at dynamic index `i` (same precondition as at()).
+  std::uint8_t tag_at(std::size_t i) const noexcept {
+    return ring_[(inserted_ - i) & (ring_cap_ - 1)].tag;
+  }
 
   /// Adds an entry at index 1 after evicting the oldest entries until it fits (§4.4). An entry
   /// larger than max_size() empties the table and is not added (§4.4: "not an error"); returns
   /// false then. `name` (or `value`) may be a view of an entry of this table, even one that the
-  /// insertion evicts (§4.4 warns about exactly that). Throws std::bad_alloc.
-  bool insert(std::string_view name, std::string_view value);
+  /// insertion evicts (§4.4 warns about exactly that). `tag` is one octet of the owner's own
+  /// data kept with the entry (tag_at()); HPACK does not look at it. Throws std::bad_alloc.
+  bool insert(std::string_view name, std::string_view value, std::uint8_t tag = 0);
 
   /// Sets the maximum size and evicts the oldest entries until size() <= max_size (§4.3). A
   /// much smaller maximum also gives memory back (all of it for 0).
@@ -71,6 +76,7 @@ class dynamic_table {
     std::size_t offset;
     std::uint32_t name_len;
     std::uint32_t value_len;
+    std::uint8_t tag;
   };
 
   void evict_oldest() noexcept;

@@ -26,8 +26,21 @@ struct header_field {
   /// Encoding: the caller asks for that representation (the encoder also applies its own rule,
   /// see encoder.hpp).
   bool never_indexed = false;
+  /// Decoding only (the encoder ignores it): the static table entry (RFC 7541 Appendix A,
+  /// 1..61) whose name this field's name is, when the representation told the decoder so: an
+  /// indexed static entry, a literal whose name is a static index, or a dynamic entry inserted
+  /// from such a literal. 0 when not known (a literal name is not looked up). Lets a consumer
+  /// recognise well-known names without comparing strings.
+  std::uint8_t static_name = 0;
+  /// Decoding only: the decoder's field check (decoder::set_field_check) has already accepted
+  /// this name and value: it is a static table entry, or a dynamic table entry the check
+  /// accepted when it was inserted. False for literals and whenever no check is set.
+  bool checked = false;
 
-  friend bool operator==(const header_field&, const header_field&) = default;
+  /// The field itself: name, value and the never-indexed flag (not the decoding hints).
+  friend bool operator==(const header_field& a, const header_field& b) noexcept {
+    return a.name == b.name && a.value == b.value && a.never_indexed == b.never_indexed;
+  }
 };
 
 /// Size of a field as an entry (RFC 7541 §4.1) and in a header list (RFC 9113 §6.5.2).

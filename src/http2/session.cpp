@@ -35,7 +35,7 @@ bool parse_u64(std::string_view v, std::uint64_t& out) noexcept {
 }
 
 // RFC 9113 §8.2.2: fields that are connection-specific in HTTP/1.1.
-bool connection_specific(std::string_view n) noexcept {
+constexpr bool connection_specific(std::string_view n) noexcept {
   return n == "connection" || n == "keep-alive" || n == "proxy-connection" ||
          n == "transfer-encoding" || n == "upgrade";
 }
@@ -91,10 +91,74 @@ std::string lowercase(std::string_view s) {
   return r;
 }
 
+// RFC 9113 §8.2.1: the syntax every request field must have (the decoder runs it once per
+// dynamic table entry, so references to the entry are not checked again). Pseudo-header names
+// are matched against the defined ones instead. Accepts every static table entry.
+bool field_syntax_ok(std::string_view name, std::string_view value) noexcept {
+  return valid_value(value) && !name.empty() && (name.front() == ':' || valid_name(name));
+}
+
+// The names the request checker treats specially, found once per field: from the HPACK static
+// index when the decoder knows it, else from the string.
+enum class name_kind : std::uint8_t {
+  other,
+  authority,  // the pseudo-header fields (RFC 9113 §8.3.1, RFC 8441 §4)
+  method,
+  path,
+  scheme,
+  protocol,
+  bad_pseudo,  // any other name starting with ':'
+  te,
+  content_length,
+  cookie,
+  host,
+  connection_specific,  // §8.2.2
+};
+
+constexpr bool is_pseudo(name_kind k) noexcept {
+  return k >= name_kind::authority && k <= name_kind::bad_pseudo;
+}
+
+constexpr name_kind classify(std::string_view n) noexcept {
+  if (!n.empty() && n.front() == ':') {
+    if (n == ":authority") return name_kind::authority;
+    if (n == ":method") return name_kind::method;
+    if (n == ":path") return name_kind::path;
+    if (n == ":scheme") return name_kind::scheme;
+    if (n == ":protocol") return name_kind::protocol;
+    return name_kind::bad_pseudo;
+  }
+  switch (n.size()) {
+    case 2:
+      return n == "te" ? name_kind::te : name_kind::other;
+    case 4:
+      return n == "host" ? name_kind::host : name_kind::other;
+    case 6:
+      return n == "cookie" ? name_kind::cookie : name_kind::other;
+    case 14:
+      return n == "content-length" ? name_kind::content_length : name_kind::other;
+    default:
+      return connection_specific(n) ? name_kind::connection_specific : name_kind::other;
+  }
+}
+
+// classify() of each static table name, by HPACK index (0: unused).
+constexpr std::array<name_kind, hpack::static_table_size + 1> static_kinds = [] {
+  std::array<name_kind, hpack::static_table_size + 1> t{};
+  for (std::size_t i = 0; i < hpack::static_table_size; ++i)
+    t[i + 1] = classify(hpack::static_table[i].name);
+  return t;
+}();
+
+name_kind kind_of(const hpack::header_field& f) noexcept {
+  return f.static_name != 0 ? static_kinds[f.static_name] : classify(f.name);
+}
+
 // What the request field section checker (RFC 9113 §8.3.1) tracks while fields arrive.
 struct request_check {
   std::string_view error;  // first malformation (static text); empty when fine
   bool regular_seen = false;
+  bool host_seen = false;
   bool trailers = false;
   bool connect_protocol_enabled = false;
   // Offsets into the stream's field_bytes (which grows while fields arrive, so no views).
@@ -136,7 +200,9 @@ session::session(const session_config& cfg, session_events& ev, body_reader* rea
       // every stream of a client that kept to our SETTINGS_MAX_HEADER_LIST_SIZE; a list over
       // it is the stream-level 431.
       decoder_(hpack::decoder_limits{default_header_table_size, cfg.max_header_list_size,
-                                     std::max<std::size_t>(16 * 1024, cfg.max_header_list_size)}) {}
+                                     std::max<std::size_t>(16 * 1024, cfg.max_header_list_size)}) {
+  decoder_.set_field_check(field_syntax_ok);
+}
 
 session::~session() {
   abort_all();
@@ -586,8 +652,9 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
     // §8.1; field rules, §8.2) and not kept: the exchange model has no request trailers yet.
     bool bad = false;
     std::error_code tec = decoder_.decode(block, [&](const hpack::header_field& fld) {
-      if (fld.name.empty() || fld.name.front() == ':' || !valid_name(fld.name) ||
-          !valid_value(fld.value) || connection_specific(fld.name))
+      if (fld.name.empty() || fld.name.front() == ':' ||
+          (!fld.checked && !field_syntax_ok(fld.name, fld.value)) ||
+          kind_of(fld) == name_kind::connection_specific)
         bad = true;
     });
     if (hpack::is_compression_error(tec)) {
@@ -640,14 +707,15 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
   std::uint32_t cookies = 0;
   auto sink = [&](const hpack::header_field& fld) {
     if (!chk.error.empty()) return;
-    std::string_view name = fld.name;
+    const std::string_view name = fld.name;
     const std::string_view value = fld.value;
-    if (!valid_value(value)) {
+    // RFC 9113 §8.2.1; a field from a table entry was checked when the entry was made.
+    if (!fld.checked && !valid_value(value)) {
       chk.error = "invalid field value";
       return;
     }
-    auto store = [&]() { return s->append_field(name, value); };
-    if (!name.empty() && name.front() == ':') {
+    const name_kind kind = kind_of(fld);
+    if (is_pseudo(kind)) {
       // RFC 9113 §8.3: pseudo-header fields come before regular ones, each at most once; only
       // the defined request pseudo-headers are allowed.
       if (chk.regular_seen) {
@@ -657,22 +725,22 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       std::optional<std::pair<std::uint32_t, std::uint32_t>>* slot = nullptr;
       std::uint32_t* off = nullptr;
       std::uint32_t* len = nullptr;
-      switch (name.size()) {
-        case 5:
-          if (name == ":path") slot = &chk.path, off = &s->path_off, len = &s->path_len;
+      switch (kind) {
+        case name_kind::path:
+          slot = &chk.path, off = &s->path_off, len = &s->path_len;
           break;
-        case 7:
-          if (name == ":method")
-            slot = &chk.method, off = &s->method_off, len = &s->method_len;
-          else if (name == ":scheme")
-            slot = &chk.scheme, off = &s->scheme_off, len = &s->scheme_len;
+        case name_kind::method:
+          slot = &chk.method, off = &s->method_off, len = &s->method_len;
           break;
-        case 9:
-          if (name == ":protocol" && chk.connect_protocol_enabled)
+        case name_kind::scheme:
+          slot = &chk.scheme, off = &s->scheme_off, len = &s->scheme_len;
+          break;
+        case name_kind::protocol:
+          if (chk.connect_protocol_enabled)
             slot = &chk.protocol, off = &s->protocol_off, len = &s->protocol_len;
           break;
-        case 10:
-          if (name == ":authority") slot = &chk.authority;
+        case name_kind::authority:
+          slot = &chk.authority;
           break;
         default:
           break;
@@ -685,7 +753,7 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
         chk.error = "duplicate pseudo-header";
         return;
       }
-      const stream::field_ref r = store();
+      const stream::field_ref r = s->append_field(name, value);
       *slot = std::pair{r.value_off, r.value_len};
       if (off) {
         *off = r.value_off;
@@ -694,33 +762,44 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       return;
     }
     chk.regular_seen = true;
-    if (!valid_name(name)) {
+    if (!fld.checked && !valid_name(name)) {
       chk.error = "invalid field name";
       return;
     }
-    if (connection_specific(name)) {
-      chk.error = "connection-specific field";
-      return;
-    }
-    // RFC 9113 §8.2.2: "The only exception to this is the TE header field, which MAY be
-    // present in an HTTP/2 request; when it is, it MUST NOT contain any value other than
-    // "trailers"."
-    if (name == "te" && value != "trailers") {
-      chk.error = "TE other than trailers";
-      return;
-    }
-    if (name == "content-length") {
-      std::uint64_t n = 0;
-      if (!parse_u64(value, n) ||
-          (s->request_has_content_length && n != s->request_content_length)) {
-        chk.error = "invalid content-length";
+    switch (kind) {
+      case name_kind::connection_specific:
+        chk.error = "connection-specific field";
         return;
+      case name_kind::te:
+        // RFC 9113 §8.2.2: "The only exception to this is the TE header field, which MAY be
+        // present in an HTTP/2 request; when it is, it MUST NOT contain any value other than
+        // "trailers"."
+        if (value != "trailers") {
+          chk.error = "TE other than trailers";
+          return;
+        }
+        break;
+      case name_kind::content_length: {
+        std::uint64_t n = 0;
+        if (!parse_u64(value, n) ||
+            (s->request_has_content_length && n != s->request_content_length)) {
+          chk.error = "invalid content-length";
+          return;
+        }
+        s->request_has_content_length = true;
+        s->request_content_length = n;
+        break;
       }
-      s->request_has_content_length = true;
-      s->request_content_length = n;
+      case name_kind::cookie:
+        ++cookies;
+        break;
+      case name_kind::host:
+        chk.host_seen = true;
+        break;
+      default:
+        break;
     }
-    if (name == "cookie") ++cookies;
-    s->field_refs.push_back(store());
+    s->field_refs.push_back(s->append_field(name, value));
   };
   std::error_code ec = decoder_.decode(block, sink);
   if (hpack::is_compression_error(ec)) {
@@ -773,10 +852,7 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
   const bool connect_plain = *method == "CONNECT" && !path;
   // RFC 9113 §8.3.1: ":authority ... Clients that generate HTTP/2 requests directly MUST use
   // the :authority pseudo-header field to convey authority information"; handlers read Host.
-  bool has_host = false;
-  for (const auto& r : s->field_refs)
-    if (std::string_view(s->field_bytes).substr(r.name_off, r.name_len) == "host") has_host = true;
-  if (chk.authority && !has_host) {
+  if (chk.authority && !chk.host_seen) {
     const auto name_off = static_cast<std::uint32_t>(s->field_bytes.size());
     s->field_bytes += "host";
     s->field_refs.insert(s->field_refs.begin(), stream::field_ref{name_off, 4, chk.authority->first,

@@ -429,6 +429,80 @@ TEST(HpackDecoderErrors, CompressionErrorIsSticky) {
 
 // ---- dynamic table behaviour through the decoder ----------------------------------------
 
+// The decoding hints: the static name index and "checked" (the field check ran once, when the
+// entry was inserted).
+TEST(HpackDecoder, StaticNameAndCheckedHints) {
+  struct hint {
+    std::string name;
+    std::uint8_t static_name;
+    bool checked;
+  };
+  auto hints = [](decoder& d, std::string_view hex) {
+    std::vector<hint> out;
+    const auto block = from_hex(hex);
+    const auto ec = d.decode(block, [&](const header_field& f) {
+      out.push_back({std::string(f.name), f.static_name, f.checked});
+    });
+    EXPECT_FALSE(ec);
+    return out;
+  };
+  static int check_calls = 0;
+  auto check = [](std::string_view name, std::string_view value) noexcept {
+    ++check_calls;
+    return name != "x-bad" && value != "bad";
+  };
+
+  decoder plain;
+  // 82: :method GET (static 2). 44 03 "/ab": literal, indexed, static name :path (4).
+  auto h = hints(plain,
+                 "82"
+                 "4403"
+                 "2f6162");
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].static_name, 2);
+  EXPECT_FALSE(h[0].checked);  // no check set: nothing is marked
+  EXPECT_EQ(h[1].static_name, 4);
+  EXPECT_FALSE(h[1].checked);
+
+  decoder d;
+  d.set_field_check(check);
+  // 40 "x-bad" "1", 40 "x-ok" "bad", 40 "x-ok" "1", 7a "2" (static name user-agent, 58).
+  h = hints(d,
+            "4005782d626164"
+            "0131"
+            "4004782d6f6b"
+            "03626164"
+            "4004782d6f6b"
+            "0131"
+            "7a"
+            "0132");
+  ASSERT_EQ(h.size(), 4u);
+  EXPECT_EQ(check_calls, 4);  // once per insertion
+  for (const auto& x : h)
+    EXPECT_FALSE(x.checked) << x.name;  // literals: the consumer checks
+  EXPECT_EQ(h[0].static_name, 0);
+  EXPECT_EQ(h[3].static_name, 58);
+  // Dynamic table, newest first: 62 user-agent: 2, 63 x-ok: 1, 64 x-ok: bad, 65 x-bad: 1.
+  h = hints(d,
+            "be"
+            "bf"
+            "c0"
+            "c1"
+            "82"
+            "7e"
+            "0133");  // ...; literal, name of entry 62
+  ASSERT_EQ(h.size(), 6u);
+  EXPECT_TRUE(h[0].checked);
+  EXPECT_EQ(h[0].static_name, 58);  // kept with the entry
+  EXPECT_TRUE(h[1].checked);
+  EXPECT_FALSE(h[2].checked);  // the check refused the value
+  EXPECT_FALSE(h[3].checked);  // ... and the name
+  EXPECT_TRUE(h[4].checked);   // static entries are checked
+  EXPECT_EQ(h[5].static_name, 58);
+  EXPECT_FALSE(h[5].checked);  // only the name came from the table
+  EXPECT_EQ(check_calls, 5);
+}
+
 TEST(HpackDecoder, EvictionOnInsert) {
   // Table 100: "a: b" (34) twice fits (68); a third insertion evicts the oldest.
   decoder d({.max_table_size = 100});

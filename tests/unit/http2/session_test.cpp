@@ -225,6 +225,12 @@ TEST(Http2Session, MalformedRequestsAreStreamErrors) {
     // The connection (and its HPACK context) goes on.
     c.send(c.headers(3, client::get("/next"), true));
     EXPECT_EQ(c.body_of(3), "hello /next") << name;
+    // The same request again: now its fields come from the dynamic table (the test encoder
+    // indexes them), which must not let them skip the checks.
+    c.send(c.headers(5, f, true));
+    ASSERT_NE(c.rst_of(5), nullptr) << name << " (again)";
+    EXPECT_EQ(c.rst_of(5)->code, errc::protocol_error) << name << " (again)";
+    EXPECT_EQ(c.ev.requests.size(), 1u) << name << " (again)";
   }
 }
 
