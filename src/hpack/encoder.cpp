@@ -236,17 +236,16 @@ std::byte* encoder::encode_memo(const header_field& f, const memo_entry& m, std:
   return encode_integer(static_cast<std::uint32_t>(static_table_size + d), 7, 0x80, p);
 }
 
-void encoder::encode(std::span<const header_field> fields, std::vector<std::byte>& out) {
+std::size_t encoder::bound(std::span<const header_field> fields) noexcept {
   // Worst case per field: a 6-octet integer for the index and for each string length, plus
   // the strings (never longer Huffman-coded); two size updates of up to 6 octets.
-  std::size_t bound = 12;
+  std::size_t n = 12;
   for (const header_field& f : fields)
-    bound += f.name.size() + f.value.size() + 18;
-  const std::size_t start = out.size();
-  out.resize(start + bound);
-  std::byte* const begin = out.data() + start;
-  std::byte* p = begin;
+    n += f.name.size() + f.value.size() + 18;
+  return n;
+}
 
+std::byte* encoder::encode_to(std::span<const header_field> fields, std::byte* p) {
   if (update_pending_) {
     // §4.2: the smallest maximum since the last block, then the final one, if they differ.
     if (pending_min_ < target_size_) {
@@ -272,7 +271,21 @@ void encoder::encode(std::span<const header_field> fields, std::vector<std::byte
     }
     p = encode_field(f, p, m);
   }
-  out.resize(start + static_cast<std::size_t>(p - begin));
+  return p;
+}
+
+void encoder::encode(std::span<const header_field> fields, std::vector<std::byte>& out) {
+  const std::size_t start = out.size();
+  out.resize(start + bound(fields));
+  std::byte* const begin = out.data() + start;
+  out.resize(start + static_cast<std::size_t>(encode_to(fields, begin) - begin));
+}
+
+void encoder::encode(std::span<const header_field> fields, std::string& out) {
+  const std::size_t start = out.size();
+  out.resize(start + bound(fields));
+  auto* const begin = reinterpret_cast<std::byte*>(out.data() + start);
+  out.resize(start + static_cast<std::size_t>(encode_to(fields, begin) - begin));
 }
 
 }  // namespace portico::hpack

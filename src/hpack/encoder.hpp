@@ -79,6 +79,8 @@ class encoder {
   /// be shorter than 2^32 octets. The views in `fields` need to live only during the call.
   /// Throws std::bad_alloc.
   void encode(std::span<const header_field> fields, std::vector<std::byte>& out);
+  /// The same, appending to a string (an output buffer the block goes to directly).
+  void encode(std::span<const header_field> fields, std::string& out);
 
   /// The header block of `fields` as a new vector.
   std::vector<std::byte> encode(std::span<const header_field> fields) {
@@ -115,6 +117,8 @@ class encoder {
   };
   static constexpr std::size_t max_memo = 16;
 
+  static std::size_t bound(std::span<const header_field> fields) noexcept;
+  std::byte* encode_to(std::span<const header_field> fields, std::byte* p);
   std::byte* encode_field(const header_field& f, std::byte* p, memo_entry* memo);
   std::byte* encode_memo(const header_field& f, const memo_entry& m, std::byte* p);
   std::byte* write_string(std::string_view s, std::byte* p) const noexcept;

@@ -41,28 +41,30 @@ priority parse_priority(std::string_view v, priority p) noexcept {
 }
 
 std::uint32_t send_scheduler::pick(std::span<const send_candidate> c) noexcept {
-  if (c.empty()) return 0;
+  // One pass: the most urgent level seen so far, and at that level the lowest non-incremental
+  // id, the lowest incremental id and the lowest incremental id after the last one served.
   std::uint8_t best = 8;
-  for (const auto& s : c)
-    best = s.prio.urgency < best ? s.prio.urgency : best;
-  if (best > 7) best = 7;
-  // Non-incremental first, lowest id.
-  std::uint32_t chosen = 0;
-  for (const auto& s : c)
-    if (s.prio.urgency == best && !s.prio.incremental && (chosen == 0 || s.stream_id < chosen))
-      chosen = s.stream_id;
-  if (chosen == 0) {
-    // Round-robin among incremental ones: smallest id above the last served, else smallest.
-    std::uint32_t after = 0, lowest = 0;
-    const std::uint32_t last = last_served_[best];
-    for (const auto& s : c) {
-      if (s.prio.urgency != best) continue;
-      if (lowest == 0 || s.stream_id < lowest) lowest = s.stream_id;
-      if (s.stream_id > last && (after == 0 || s.stream_id < after)) after = s.stream_id;
+  std::uint32_t plain = 0, lowest = 0, after = 0;
+  for (const auto& s : c) {
+    const std::uint8_t u = s.prio.urgency < 7 ? s.prio.urgency : 7;
+    if (u > best) continue;
+    if (u < best) {
+      best = u;
+      plain = lowest = after = 0;
     }
-    chosen = after ? after : lowest;
-    last_served_[best] = chosen;
+    const std::uint32_t id = s.stream_id;
+    if (!s.prio.incremental) {
+      if (plain == 0 || id < plain) plain = id;
+    } else {
+      if (lowest == 0 || id < lowest) lowest = id;
+      if (id > last_served_[best] && (after == 0 || id < after)) after = id;
+    }
   }
+  if (best > 7) return 0;  // no candidates
+  // Non-incremental first, lowest id; else round-robin among the incremental ones.
+  if (plain != 0) return plain;
+  const std::uint32_t chosen = after ? after : lowest;
+  last_served_[best] = chosen;
   return chosen;
 }
 

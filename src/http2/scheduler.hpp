@@ -33,7 +33,8 @@ struct send_candidate {
 ///   first, so one response completes before the next starts);
 /// - when none of that urgency is non-incremental, incremental streams share round-robin: the
 ///   first id after the one served last at that urgency (wrapping).
-/// Keeps only the last served id per urgency. O(candidates) per pick.
+/// Keeps only the last served id per urgency. O(candidates) per pick (the session calls it only
+/// for incremental streams; it serves the others in order).
 class send_scheduler {
  public:
   /// The stream id to serve from `candidates` (any order), or 0 when empty.

@@ -220,6 +220,9 @@ void session::abort_all() noexcept {
   for (auto& c : out_)
     release_chunk(c);
   out_.clear();
+  for (auto& k : completions_)
+    k.s->release();
+  completions_.clear();
   out_bytes_ = 0;
   handed_out_ = 0;
 }
@@ -1389,13 +1392,26 @@ void session::send_headers(stream& s) {
 }
 
 void session::queue_field_block(stream& s, std::span<const hpack::header_field> list, bool end) {
-  std::vector<std::byte>& block = block_scratch_;
-  block.clear();
-  encoder_.encode(list, block);
-  // RFC 9113 §4.3: the block goes out as HEADERS + CONTINUATION, contiguous (one string).
-  // Without END_STREAM nothing waits for these bytes to be written: they join the control
-  // bytes (one buffer with the DATA frame header that follows, no chunk of their own).
-  auto append_frames = [&](std::string& out) {
+  // RFC 9113 §4.3: the block goes out as HEADERS + CONTINUATION, contiguous. It is encoded
+  // straight into the control bytes behind room for a frame header, which is filled in once
+  // the size is known; a block larger than the peer's frame size is moved out and split.
+  // Nothing waits for these bytes to be written unless the stream ends here.
+  std::string& out = control();
+  const std::size_t at = out.size();
+  out.append(frame_header_size, '\0');
+  encoder_.encode(list, out);
+  const std::size_t len = out.size() - at - frame_header_size;
+  if (len <= peer_.max_frame_size) {
+    const std::uint8_t fl =
+        static_cast<std::uint8_t>(flags::end_headers | (end ? flags::end_stream : std::uint8_t{0}));
+    const auto h =
+        encode_frame_header({static_cast<std::uint32_t>(len), frame_type::headers, fl, s.id});
+    std::memcpy(out.data() + at, h.view().data(), frame_header_size);
+  } else {
+    std::vector<std::byte>& block = block_scratch_;
+    const auto* b = reinterpret_cast<const std::byte*>(out.data() + at + frame_header_size);
+    block.assign(b, b + len);
+    out.resize(at);
     field_block_splitter split(s.id, headers_frame{block, end, false, {}, {}},
                                peer_.max_frame_size);
     while (!split.done()) {
@@ -1404,22 +1420,11 @@ void session::queue_field_block(stream& s, std::span<const hpack::header_field> 
       out += as_text(fr.fragment);
       out += fr.padding;
     }
-  };
-  if (!end) {
-    append_frames(control());
-    return;
   }
-  out_chunk c;
-  c.owned = take_spare();
-  append_frames(c.owned);
-  c.len = c.owned.size();
   if (end) {
-    s.add_ref();
-    c.ref = &s;
-    c.completes = true;
+    complete_in_control(s, 0);
+    end_stream_queued(s);
   }
-  push_chunk(std::move(c));
-  if (end) end_stream_queued(s);
 }
 
 void session::queue_trailers(stream& s) {
@@ -1479,14 +1484,33 @@ void session::fill_data() {
   if (failed_ || aborted_) return;
   // The candidates are collected once; after each frame only the stream that sent it can have
   // changed (emit_data touches that stream, and the connection window, which only shrinks).
+  // They are kept in the scheduler's order (RFC 9218: urgency, then non-incremental before
+  // incremental, then id): the front is served next unless it is incremental, in which case
+  // the scheduler round-robins among the incremental streams of its urgency. streams_ is in id
+  // order, so with equal priorities (the common case) nothing needs sorting.
   std::vector<send_candidate>& cand = cand_scratch_;
   cand.clear();
   for (const auto& [id, s] : streams_)
     if (sendable(*s)) cand.push_back({id, s->prio});
+  auto level = [](const send_candidate& c) noexcept {
+    return (std::min<unsigned>(c.prio.urgency, 7) << 1) | (c.prio.incremental ? 1u : 0u);
+  };
+  auto before = [&](const send_candidate& a, const send_candidate& b) noexcept {
+    const unsigned la = level(a), lb = level(b);
+    return la != lb ? la < lb : a.stream_id < b.stream_id;
+  };
+  if (!std::is_sorted(cand.begin(), cand.end(), before))
+    std::sort(cand.begin(), cand.end(), before);
+  std::size_t head = 0;
   std::size_t budget = cfg_.write_quantum;
-  while (budget > 0 && !failed_ && !cand.empty()) {
-    const std::uint32_t id = scheduler_.pick(cand);
-    if (id == 0) break;
+  while (budget > 0 && !failed_ && head < cand.size()) {
+    std::uint32_t id = cand[head].stream_id;
+    if (cand[head].prio.incremental) {
+      std::size_t e = head + 1;
+      while (e < cand.size() && level(cand[e]) == level(cand[head]))
+        ++e;
+      id = scheduler_.pick(std::span(cand).subspan(head, e - head));
+    }
     stream& s = *find(id);
     std::uint64_t n = std::min<std::uint64_t>(available(s), peer_.max_frame_size);
     n = std::min<std::uint64_t>(n, static_cast<std::uint64_t>(std::max<std::int64_t>(
@@ -1496,23 +1520,54 @@ void session::fill_data() {
     emit_data(s, n);
     budget -= std::min<std::size_t>(budget, std::max<std::size_t>(static_cast<std::size_t>(n), 1));
     if (failed_) break;
-    const bool window_closed = conn_window_before > 0 && conn_send_window_ <= 0;
-    for (std::size_t i = 0; i < cand.size();) {
-      const std::uint32_t cid = cand[i].stream_id;
-      if (cid == id || window_closed) {
-        const stream* c = find(cid);  // emit_data may have closed it
-        if (!c || !sendable(*c)) {
-          cand[i] = cand.back();
-          cand.pop_back();
-          continue;
-        }
+    auto still_sendable = [&](std::uint32_t cid) {
+      const stream* c = find(cid);  // emit_data may have closed it
+      return c && sendable(*c);
+    };
+    if (conn_window_before > 0 && conn_send_window_ <= 0) {
+      // The connection window closed: only empty END_STREAM frames may still go.
+      const auto gone =
+          std::remove_if(cand.begin() + static_cast<std::ptrdiff_t>(head), cand.end(),
+                         [&](const send_candidate& c) { return !still_sendable(c.stream_id); });
+      cand.erase(gone, cand.end());
+    } else if (!still_sendable(id)) {
+      if (cand[head].stream_id == id) {
+        ++head;
+      } else {
+        for (std::size_t i = head; i < cand.size(); ++i)
+          if (cand[i].stream_id == id) {
+            cand.erase(cand.begin() + static_cast<std::ptrdiff_t>(i));
+            break;
+          }
       }
-      ++i;
     }
   }
 }
 
 void session::emit_data(stream& s, std::uint64_t n) {
+  // The last frame of a small body held in memory is copied behind the frame header in the
+  // control buffer: cheaper than a chunk (and an iovec) of its own, and many small responses
+  // then leave in one piece.
+  constexpr std::uint64_t copy_max = 1024;
+  if (n > 0 && n <= copy_max && s.trailers.empty() &&
+      (s.kind == detail::body_kind::memory || s.kind == detail::body_kind::view) &&
+      s.body_queued + n == s.body_total) {
+    const char* src =
+        (s.kind == detail::body_kind::memory ? s.body_memory.data() : s.body_view.data()) +
+        s.body_queued;
+    s.body_queued += n;
+    s.unwritten += n;
+    s.send_window -= static_cast<std::int64_t>(n);
+    conn_send_window_ -= static_cast<std::int64_t>(n);
+    // RFC 9113 §6.1: DATA with END_STREAM (§8.1: the response ends here).
+    const frame_header h{static_cast<std::uint32_t>(n), frame_type::data, flags::end_stream, s.id};
+    std::string& out = control();
+    out += encode_frame_header(h).view();
+    out.append(src, static_cast<std::size_t>(n));
+    complete_in_control(s, n);
+    end_stream_queued(s);
+    return;
+  }
   // Take up to n bytes from the source in one piece (a memory view, or owned bytes).
   out_chunk payload;
   if (n > 0) {
@@ -1610,9 +1665,7 @@ void session::emit_data(stream& s, std::uint64_t n) {
     if (end_here) payload.completes = true;
     push_chunk(std::move(payload));
   } else if (end_here) {
-    s.add_ref();
-    out_.back().ref = &s;  // control() made sure the back chunk is appendable and unreferenced
-    out_.back().completes = true;
+    complete_in_control(s, 0);
   }
   if (trailers) {
     queue_trailers(s);
@@ -1871,6 +1924,7 @@ std::string& session::control() {
       out_.back().owned.size() > 16 * 1024) {
     out_.emplace_back();
     out_.back().owned = take_spare();
+    out_.back().seq = next_seq_++;
   }
   out_chunk& c = out_.back();
   // len is synchronised in pending_output (owned chunks use owned.size()).
@@ -1895,7 +1949,26 @@ void session::keep_spare(std::string& s) noexcept {
 
 void session::push_chunk(out_chunk c) {
   out_bytes_ += c.ext ? c.len : c.owned.size();
+  c.seq = next_seq_++;
   out_.push_back(std::move(c));
+}
+
+void session::complete_in_control(stream& s, std::uint64_t body) {
+  // Precondition: the response's last frame was just appended to control(), the back chunk.
+  s.add_ref();
+  const out_chunk& c = out_.back();
+  completions_.push_back({&s, c.seq, c.owned.size(), body});
+}
+
+void session::fire_completions(std::uint64_t chunk, std::size_t written) {
+  while (!completions_.empty() && completions_.front().chunk == chunk &&
+         completions_.front().end <= written) {
+    const completion k = completions_.front();
+    completions_.pop_front();
+    k.s->unwritten -= std::min(k.s->unwritten, k.body);
+    events_.on_response_done(*k.s, k.s->body_queued);
+    k.s->release();
+  }
 }
 
 void session::notify_output() {
@@ -1948,6 +2021,7 @@ void session::commit_output(std::size_t n) {
     const std::size_t take = std::min(n, len - c.sent);
     c.sent += take;
     n -= take;
+    if (!completions_.empty() && take > 0) fire_completions(c.seq, c.sent);
     if (c.sent < len) break;
     pending_acks_ -= std::min<std::size_t>(pending_acks_, c.acks);
     out_chunk done = std::move(c);

@@ -278,6 +278,17 @@ class session final : public detail::exchange_owner {
     bool completes = false;  // the last frame of ref's response: on_response_done when written
     std::uint32_t acks = 0;  // PING/SETTINGS ACKs inside
     std::uint64_t body = 0;  // body bytes of ref inside
+    std::uint64_t seq = 0;   // position in the queue since the session began (completions)
+  };
+  // A response that ends inside an owned chunk shared with other frames (a small body copied
+  // there, or an END_STREAM without payload): on_response_done once the chunk has been written
+  // up to `end`. Several responses can end in one chunk, so small responses do not each need
+  // a chunk (and an iovec) of their own.
+  struct completion {
+    stream* s;            // holds a reference until then
+    std::uint64_t chunk;  // seq of the chunk
+    std::size_t end;      // offset in that chunk just past the response's last octet
+    std::uint64_t body;   // body octets of s copied into the queue (unwritten accounting)
   };
   struct token_bucket {
     std::uint64_t milli = 0;  // tokens * 1000
@@ -343,6 +354,8 @@ class session final : public detail::exchange_owner {
   void push_chunk(out_chunk c);
   void notify_output();
   void release_chunk(out_chunk& c) noexcept;
+  void complete_in_control(stream& s, std::uint64_t body);
+  void fire_completions(std::uint64_t chunk, std::size_t written);
 
   const session_config& cfg_;
   session_events& events_;
@@ -431,6 +444,8 @@ class session final : public detail::exchange_owner {
 
   std::deque<out_chunk> out_;
   std::size_t out_bytes_ = 0;
+  std::deque<completion> completions_;  // in queue order
+  std::uint64_t next_seq_ = 0;
   std::size_t handed_out_ = 0;  // chunks at the front given to the glue (not to be appended to)
   std::size_t pending_acks_ = 0;
 

@@ -360,6 +360,43 @@ TEST(Http2Session, LongFieldWithinAnnouncedListSizeIsServed) {
 
 // ---- stream states (RFC 9113 §5.1) --------------------------------------------------------------
 
+// RFC 9113 §4.3 / §6.10: a response field block larger than the peer's SETTINGS_MAX_FRAME_SIZE
+// goes out as HEADERS + CONTINUATION frames, contiguous, END_STREAM on the HEADERS when the
+// response has no body. (Small blocks are encoded in place behind their frame header.)
+TEST(Http2Session, LargeResponseHeaderBlockSplitIntoContinuations) {
+  client c;
+  c.handshake();
+  std::string value;  // varied enough that Huffman coding keeps it above 16 KiB
+  for (std::size_t i = 0; i < 40000; ++i)
+    value += static_cast<char>('!' + (i * 7919 % 90));
+  c.ev.handler = [&](detail::exchange& x) {
+    portico::response res = x.make_response();
+    res.header("x-big", value);
+    res.send("ok");
+  };
+  c.send(c.headers(1, client::get("/"), true));
+  EXPECT_EQ(c.header_of(1, "x-big"), value);
+  EXPECT_EQ(c.status_of(1), "200");
+  EXPECT_GE(c.of(frame_type::continuation, 1).size(), 2u);
+  EXPECT_EQ(c.body_of(1), "ok");
+  EXPECT_TRUE(c.stream_ended(1));
+  c.send(c.headers(3, client::get("/", "HEAD"), true));
+  EXPECT_EQ(c.header_of(3, "x-big"), value);
+  EXPECT_TRUE(c.stream_ended(3));
+  EXPECT_TRUE(c.of(frame_type::data, 3).empty());
+  // Small blocks again afterwards, on the same HPACK context.
+  c.ev.handler = [](detail::exchange& x) {
+    portico::response res = x.make_response();
+    res.send("small");
+  };
+  c.send(c.headers(5, client::get("/"), true));
+  EXPECT_EQ(c.status_of(5), "200");
+  EXPECT_EQ(c.body_of(5), "small");
+  EXPECT_TRUE(c.of(frame_type::continuation, 5).empty());
+  ASSERT_EQ(c.ev.done.size(), 3u);
+  EXPECT_EQ(c.goaway(), nullptr);
+}
+
 TEST(Http2Session, StreamIdRules) {
   {
     client c;
