@@ -331,10 +331,7 @@ void session::start_upgraded(const upgrade_request& req, std::span<const std::by
   s->body_storage.assign(req.body);
   s->body_received = req.body.size();
   s->head_complete = true;
-  for (const auto& r : s->field_refs)
-    s->header_views.push_back({std::string_view(s->field_bytes).substr(r.name_off, r.name_len),
-                               std::string_view(s->field_bytes).substr(r.value_off, r.value_len)});
-  s->headers = s->header_views;
+  s->publish_headers();
   s->prio = parse_priority(s->req().header("priority"));
   finish_request(*s);
 }
@@ -756,7 +753,7 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
         chk.error = "duplicate pseudo-header";
         return;
       }
-      const stream::field_ref r = s->append_field(name, value);
+      const stream::field_ref r = s->append_value({}, value);  // only the value is kept
       *slot = std::pair{r.value_off, r.value_len};
       if (off) {
         *off = r.value_off;
@@ -802,7 +799,10 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       default:
         break;
     }
-    s->field_refs.push_back(s->append_field(name, value));
+    // A name from the static table is referred to, not copied.
+    s->field_refs.push_back(
+        fld.static_name != 0 ? s->append_value(hpack::static_table[fld.static_name - 1].name, value)
+                             : s->append_field(name, value));
   };
   std::error_code ec = decoder_.decode(block, sink);
   if (hpack::is_compression_error(ec)) {
@@ -856,10 +856,8 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
   // RFC 9113 §8.3.1: ":authority ... Clients that generate HTTP/2 requests directly MUST use
   // the :authority pseudo-header field to convey authority information"; handlers read Host.
   if (chk.authority && !chk.host_seen) {
-    const auto name_off = static_cast<std::uint32_t>(s->field_bytes.size());
-    s->field_bytes += "host";
-    s->field_refs.insert(s->field_refs.begin(), stream::field_ref{name_off, 4, chk.authority->first,
-                                                                  chk.authority->second});
+    s->field_refs.insert(s->field_refs.begin(), stream::field_ref{0, 4, chk.authority->first,
+                                                                  chk.authority->second, "host"});
   }
   if (connect_plain && chk.authority) {
     s->path_off = chk.authority->first;
@@ -870,31 +868,22 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
     std::string joined;
     std::vector<stream::field_ref> kept;
     for (const auto& r : s->field_refs) {
-      if (std::string_view(s->field_bytes).substr(r.name_off, r.name_len) == "cookie") {
+      if (s->name_of(r) == "cookie") {
         if (!joined.empty()) joined += "; ";
-        joined += std::string_view(s->field_bytes).substr(r.value_off, r.value_len);
+        joined += s->value_of(r);
       } else {
         kept.push_back(r);
       }
     }
-    stream::field_ref r{static_cast<std::uint32_t>(s->field_bytes.size()), 6, 0,
-                        static_cast<std::uint32_t>(joined.size())};
-    s->field_bytes += "cookie";
-    r.value_off = static_cast<std::uint32_t>(s->field_bytes.size());
-    s->field_bytes += joined;
-    kept.push_back(r);
+    kept.push_back(s->append_value("cookie", joined));
     s->field_refs = std::move(kept);
   }
   finish_head(*s, end_stream);
 }
 
 bool session::finish_head(stream& s, bool end_stream) {
-  const std::string_view fb = s.field_bytes;
-  for (const auto& r : s.field_refs)
-    s.header_views.push_back(
-        {fb.substr(r.name_off, r.name_len), fb.substr(r.value_off, r.value_len)});
+  s.publish_headers();
   s.head_complete = true;
-  s.headers = s.header_views;
   s.prio = parse_priority(s.req().header("priority"));  // RFC 9218 §5
   if (!end_stream) {
     // Bodies handed over as they arrive: RFC 8441 §4-5 (an extended CONNECT opens a tunnel,
@@ -1777,11 +1766,8 @@ bool session::exchange_push(detail::exchange& base, std::string_view path,
   for (const auto& [name, value] : fields)
     p->field_refs.push_back(add(name, value));
   const std::string_view fb = p->field_bytes;
-  for (const auto& r : p->field_refs)
-    p->header_views.push_back(
-        {fb.substr(r.name_off, r.name_len), fb.substr(r.value_off, r.value_len)});
+  p->publish_headers();
   p->head_complete = true;
-  p->headers = p->header_views;
 
   // §8.4.1: the promised request's field block, with :authority in place of Host.
   std::vector<hpack::header_field> list;

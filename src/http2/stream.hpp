@@ -42,6 +42,8 @@ class stream final : public detail::exchange {
   // ---- request ----------------------------------------------------------------------------
   struct field_ref {
     std::uint32_t name_off, name_len, value_off, value_len;
+    const char* static_name = nullptr;  // set: the name is there (static storage), not in
+                                        // field_bytes (name_off unused)
   };
   std::string field_bytes;                // names and values of the request's fields
   std::vector<field_ref> field_refs;      // regular fields, in order
@@ -57,6 +59,30 @@ class stream final : public detail::exchange {
     if (nlen) std::memcpy(p, name.data(), nlen);
     if (vlen) std::memcpy(p + nlen, value.data(), vlen);
     return field_ref{base, nlen, base + nlen, vlen};
+  }
+  /// Appends only a value; the name is `static_name`, a string with static storage (the HPACK
+  /// static table's, a literal), which is not copied.
+  field_ref append_value(std::string_view static_name, std::string_view value) {
+    const auto base = static_cast<std::uint32_t>(field_bytes.size());
+    const auto vlen = static_cast<std::uint32_t>(value.size());
+    field_bytes.resize(base + vlen);
+    if (vlen) std::memcpy(field_bytes.data() + base, value.data(), vlen);
+    return field_ref{0, static_cast<std::uint32_t>(static_name.size()), base, vlen,
+                     static_name.data()};
+  }
+  std::string_view name_of(const field_ref& r) const noexcept {
+    return r.static_name ? std::string_view(r.static_name, r.name_len)
+                         : std::string_view(field_bytes).substr(r.name_off, r.name_len);
+  }
+  std::string_view value_of(const field_ref& r) const noexcept {
+    return std::string_view(field_bytes).substr(r.value_off, r.value_len);
+  }
+  /// The request's header views (exchange::headers) from field_refs, once they are final.
+  void publish_headers() {
+    header_views.clear();
+    for (const auto& r : field_refs)
+      header_views.push_back({name_of(r), value_of(r)});
+    headers = header_views;
   }
   std::uint32_t method_off = 0, method_len = 0, path_off = 0, path_len = 0;
   std::uint32_t scheme_off = 0, scheme_len = 0;      // :scheme, for the requests we push
