@@ -2,6 +2,7 @@
 #include "hpack/decoder.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "hpack/huffman.hpp"
 #include "hpack/integer.hpp"
@@ -57,9 +58,12 @@ void decoder::reserve_scratch(std::size_t n) {
 }
 
 // §5.2: H flag, 7-bit prefix length, then the octets. A plain string is a view of the block; a
-// Huffman string is decoded into scratch_ at `scratch_offset`.
+// Huffman string is decoded into scratch_ at `scratch_offset`. With `memo` (the value of a
+// literal that is not indexed: the last string of its field, so the view only has to live
+// through the sink's call) a short Huffman string equal to the previous memoised one is a view
+// of its remembered decoding, and a new one is remembered.
 errc decoder::read_string(const std::uint8_t*& p, const std::uint8_t* end,
-                          std::size_t scratch_offset, std::string_view& out) {
+                          std::size_t scratch_offset, std::string_view& out, bool memo) {
   const bool huffman = (*p & 0x80) != 0;
   const integer_result len = read_integer(p, end, 7);
   if (len.error != errc{}) return len.error;
@@ -71,6 +75,13 @@ errc decoder::read_string(const std::uint8_t*& p, const std::uint8_t* end,
     return {};
   }
   if (len.value > static_cast<std::size_t>(end - p)) return errc::truncated;
+  memo = memo && len.value <= memo_in_max;
+  if (memo && len.value == memo_in_len_ && std::memcmp(p, memo_in_, len.value) == 0 &&
+      memo_out_len_ <= limits_.max_string_length) {
+    out = {memo_out_, memo_out_len_};
+    p += len.value;
+    return {};
+  }
   // One octet more than the bound lets huffman_decode() take its unchecked path; the limit
   // still caps the room (and so the string).
   const std::size_t bound = huffman_decoded_size_bound(len.value);
@@ -81,6 +92,12 @@ errc decoder::read_string(const std::uint8_t*& p, const std::uint8_t* end,
                                 {scratch_.get() + scratch_offset, room});
   if (r.error != errc{}) return r.error;
   out = {scratch_.get() + scratch_offset, r.size};
+  if (memo) {
+    std::memcpy(memo_in_, p, len.value);
+    memo_in_len_ = len.value;
+    std::memcpy(memo_out_, out.data(), out.size());  // at most 8/5 of the input
+    memo_out_len_ = out.size();
+  }
   p += len.value;
   return {};
 }
@@ -173,7 +190,8 @@ std::error_code decoder::decode_block(std::span<const std::byte> block, callback
       // A Huffman value goes after a Huffman name in the scratch buffer; growing the buffer
       // for it moves the name, so the name's view is taken again afterwards.
       const std::size_t name_len = f.name.size();
-      if ((err = read_string(p, end, name_in_scratch ? name_len : 0, f.value)) != errc{})
+      if ((err = read_string(p, end, name_in_scratch ? name_len : 0, f.value, !incremental)) !=
+          errc{})
         return fail(err);
       if (name_in_scratch) f.name = {scratch_.get(), name_len};
     }

@@ -122,7 +122,7 @@ class decoder {
   };
   std::error_code decode_block(std::span<const std::byte> block, callback cb);
   errc read_string(const std::uint8_t*& p, const std::uint8_t* end, std::size_t scratch_offset,
-                   std::string_view& out);
+                   std::string_view& out, bool memo = false);
   errc field_at(std::uint32_t index, header_field& out) const noexcept;
   void reserve_scratch(std::size_t n);
 
@@ -134,6 +134,14 @@ class decoder {
   errc failed_{};                    // sticky compression error
   std::size_t list_size_ = 0;
   field_check check_ = nullptr;
+  // The last short Huffman value of a literal not indexed, and its decoding: clients built on
+  // nghttp2 (curl, h2load, Node, gRPC clients) never index :path, so a repeated path arrives
+  // as the same Huffman octets on every request and is decoded once.
+  static constexpr std::size_t memo_in_max = 64;
+  std::uint8_t memo_in_[memo_in_max];
+  std::size_t memo_in_len_ = 0;  // 0: empty
+  char memo_out_[memo_in_max * 8 / 5 + 1];
+  std::size_t memo_out_len_ = 0;
   std::unique_ptr<char[]> scratch_;  // Huffman-decoded name and value of the current field
   std::size_t scratch_cap_ = 0;
 };

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "hpack/huffman.hpp"
 #include "hpack_test_util.hpp"
 
 namespace portico::hpack {
@@ -501,6 +502,50 @@ TEST(HpackDecoder, StaticNameAndCheckedHints) {
   EXPECT_EQ(h[5].static_name, 58);
   EXPECT_FALSE(h[5].checked);  // only the name came from the table
   EXPECT_EQ(check_calls, 5);
+}
+
+// A Huffman value repeated in literals that are not indexed (:path from nghttp2-based clients)
+// is decoded once and remembered; the answer must stay the same whatever comes in between,
+// and a lowered string limit still applies to it.
+TEST(HpackDecoder, RepeatedHuffmanValues) {
+  auto literal = [](std::string_view value, bool indexed) {
+    // 0x04 / 0x44: literal without indexing / with incremental indexing, name :path (4).
+    std::vector<std::byte> b{std::byte{static_cast<unsigned char>(indexed ? 0x44 : 0x04)}};
+    const std::size_t n = huffman_encoded_size(value);
+    b.push_back(std::byte{static_cast<unsigned char>(0x80 | n)});  // n < 127 here
+    b.resize(b.size() + n);
+    huffman_encode(value, b.data() + b.size() - n);
+    return b;
+  };
+  auto values = [](decoder& d, const std::vector<std::byte>& block) {
+    std::vector<std::string> out;
+    const auto ec = d.decode(block, [&](const header_field& f) { out.emplace_back(f.value); });
+    EXPECT_FALSE(ec) << ec.message();
+    return out;
+  };
+  decoder d;
+  const auto a = literal("/hello.txt", false), b = literal("/other/path?q=1", false);
+  std::vector<std::byte> ab = a;
+  ab.insert(ab.end(), b.begin(), b.end());
+  ab.insert(ab.end(), a.begin(), a.end());
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(values(d, a), std::vector<std::string>{"/hello.txt"});
+    EXPECT_EQ(values(d, a), std::vector<std::string>{"/hello.txt"});
+    EXPECT_EQ(values(d, ab),
+              (std::vector<std::string>{"/hello.txt", "/other/path?q=1", "/hello.txt"}));
+    EXPECT_EQ(values(d, literal("/x", true)), std::vector<std::string>{"/x"});
+    EXPECT_EQ(values(d, b), std::vector<std::string>{"/other/path?q=1"});
+  }
+  const std::string long_path(80, 'a');  // longer than what is remembered
+  EXPECT_EQ(values(d, literal(long_path, false)), std::vector<std::string>{long_path});
+  EXPECT_EQ(values(d, literal(long_path, false)), std::vector<std::string>{long_path});
+  // A limit lowered below a remembered value applies to it.
+  ASSERT_EQ(values(d, a), std::vector<std::string>{"/hello.txt"});
+  d.set_max_string_length(5);
+  std::vector<std::string> seen;
+  const auto ec = d.decode(a, [&](const header_field& f) { seen.emplace_back(f.value); });
+  EXPECT_EQ(ec, make_error_code(errc::string_too_long));
+  EXPECT_TRUE(seen.empty());
 }
 
 TEST(HpackDecoder, EvictionOnInsert) {
