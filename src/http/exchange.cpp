@@ -33,12 +33,23 @@ int hex_value(char c) noexcept {
 }  // namespace
 
 bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
+  // Most paths have no escape at all: one scan and one copy, no per-character appends.
+  const char* pct =
+      in.empty() ? nullptr : static_cast<const char*>(std::memchr(in.data(), '%', in.size()));
+  if (pct == nullptr) {
+    out.assign(in.data(), in.size());
+    return true;
+  }
+  // The output is never longer than the input: decode into place, then trim.
+  out.resize(in.size());
+  char* o = out.data();
+  std::size_t i = static_cast<std::size_t>(pct - in.data());
+  std::memcpy(o, in.data(), i);
+  o += i;
+  for (; i < in.size(); ++i) {
     char c = in[i];
     if (c != '%') {
-      out.push_back(c);
+      *o++ = c;
       continue;
     }
     if (i + 2 >= in.size()) return false;
@@ -47,9 +58,10 @@ bool percent_decode(std::string_view in, std::string& out) {
     if (hi < 0 || lo < 0) return false;
     char d = static_cast<char>(hi * 16 + lo);
     if (d == '\0') return false;
-    out.push_back(d);
+    *o++ = d;
     i += 2;
   }
+  out.resize(static_cast<std::size_t>(o - out.data()));
   return true;
 }
 
@@ -96,8 +108,14 @@ std::string_view request::header(std::string_view name) const noexcept {
 }
 
 std::string_view request::param(std::string_view name) const noexcept {
+  // Parameter names are a few characters: compared inline rather than through memcmp.
   for (std::size_t i = 0; i < x_->param_count; ++i) {
-    if (x_->params[i].name == name) return x_->params[i].value;
+    const std::string_view n = x_->params[i].name;
+    if (n.size() != name.size()) continue;
+    std::size_t k = 0;
+    while (k < n.size() && n[k] == name[k])
+      ++k;
+    if (k == n.size()) return x_->params[i].value;
   }
   return {};
 }
@@ -134,7 +152,7 @@ void field_list::add(std::string_view name, std::string_view value) {
   char* p = text_.data() + base;
   std::memcpy(p, name.data(), nlen);
   if (vlen) std::memcpy(p + nlen, value.data(), vlen);
-  entry e{nullptr, nullptr, base, nlen, base + nlen, vlen, base};
+  entry e{nullptr, nullptr, nullptr, base, nlen, base + nlen, vlen, base};
   if (upper) {
     e.lower_off = base + nlen + vlen;
     char* l = p + nlen + vlen;
@@ -149,7 +167,8 @@ void field_list::add(std::string_view name, std::string_view value) {
 void field_list::add_static(std::string_view name, std::string_view lower, std::string_view value) {
   const auto base = static_cast<std::uint32_t>(text_.size());
   text_.append(value);
-  entries_.push_back({name.data(), lower.data(), 0, static_cast<std::uint32_t>(name.size()), base,
+  entries_.push_back({name.data(), lower.data(), nullptr, 0,
+                      static_cast<std::uint32_t>(name.size()), base,
                       static_cast<std::uint32_t>(value.size()), 0});
 }
 }  // namespace detail
@@ -365,6 +384,8 @@ void exchange::close_file() noexcept {
 
 void exchange::detach() noexcept {
   owner_ = nullptr;
+  // Most handlers set none of the callbacks: nothing to move out and destroy.
+  if (!on_drain && !on_abort && !on_body_data) return;
   auto drain = std::move(on_drain);
   auto abort_fn = std::move(on_abort);
   auto body_fn = std::move(on_body_data);

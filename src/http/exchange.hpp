@@ -90,6 +90,13 @@ class field_list {
   /// (`lower`, also static): nothing is copied or lowercased for the name (the server's own
   /// fields, e.g. "ETag"/"etag").
   void add_static(std::string_view name, std::string_view lower, std::string_view value);
+  /// Same as add_static, but the value is not copied either: it must stay valid until clear()
+  /// (a literal, or bytes the exchange keeps alive, e.g. through file_keepalive).
+  void add_static_view(std::string_view name, std::string_view lower, std::string_view value) {
+    entries_.push_back({name.data(), lower.data(), value.data(), 0,
+                        static_cast<std::uint32_t>(name.size()), 0,
+                        static_cast<std::uint32_t>(value.size()), 0});
+  }
   void clear() noexcept {
     text_.clear();
     entries_.clear();
@@ -101,7 +108,8 @@ class field_list {
     const std::string_view t = text_;
     if (e.static_name)
       return {{e.static_name, e.name_len},
-              t.substr(e.value_off, e.value_len),
+              e.ext_value ? std::string_view(e.ext_value, e.value_len)
+                          : t.substr(e.value_off, e.value_len),
               {e.static_lower, e.name_len}};
     return {t.substr(e.name_off, e.name_len), t.substr(e.value_off, e.value_len),
             t.substr(e.lower_off, e.name_len)};
@@ -136,6 +144,7 @@ class field_list {
   struct entry {
     const char* static_name;  // add_static: the name and its lowercase form are not in text_
     const char* static_lower;
+    const char* ext_value;  // add_static_view: the value is not in text_ either
     std::uint32_t name_off, name_len, value_off, value_len, lower_off;
   };
   std::string text_;

@@ -17,6 +17,16 @@ std::uint64_t monotonic_ms() noexcept {
 }
 
 namespace {
+// The loop whose run() is on this thread's stack (loop_now_ms()).
+thread_local const event_loop* tl_running = nullptr;
+}  // namespace
+
+std::uint64_t loop_now_ms() noexcept {
+  const event_loop* l = tl_running;
+  return l ? l->now_ms() : monotonic_ms();
+}
+
+namespace {
 // The eventfd's handler: reading it resets the counter; posted work is drained every turn.
 struct wake_handler final : event_handler {
   int fd;
@@ -54,7 +64,9 @@ bool event_loop::modify(int fd, std::uint32_t events, event_handler* h) noexcept
   return ::epoll_ctl(epfd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
-void event_loop::remove(int fd) noexcept { ::epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void event_loop::remove(int fd) noexcept {
+  ::epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void event_loop::stop() noexcept {
   stop_.store(true, std::memory_order_relaxed);
@@ -90,7 +102,8 @@ void event_loop::drain_posted() {
     if (posted_.empty()) return;
     running_.swap(posted_);
   }
-  for (auto& fn : running_) fn();
+  for (auto& fn : running_)
+    fn();
   running_.clear();
 }
 
@@ -109,6 +122,13 @@ void event_loop::run_turn_end() {
 }
 
 void event_loop::run() {
+  struct running_scope {
+    const event_loop* previous;
+    explicit running_scope(const event_loop* l) : previous(tl_running) { tl_running = l; }
+    ~running_scope() { tl_running = previous; }
+    running_scope(const running_scope&) = delete;
+    running_scope& operator=(const running_scope&) = delete;
+  } running(this);
   wake_handler wake(wakefd_.get());
   add(wakefd_.get(), EPOLLIN, &wake);
   constexpr int max_events = 256;
@@ -117,7 +137,8 @@ void event_loop::run() {
     int timeout = timers_.next_timeout_ms(now_ms_);
     if (!turn_end_.empty()) timeout = 0;
     int n = ::epoll_wait(epfd_.get(), events, max_events, timeout);
-    if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+    if (n < 0 && errno != EINTR)
+      throw std::system_error(errno, std::generic_category(), "epoll_wait");
     update_now();
     for (int i = 0; i < n; ++i) {
       static_cast<event_handler*>(events[i].data.ptr)->on_events(events[i].events);

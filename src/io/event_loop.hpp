@@ -39,6 +39,11 @@ class turn_end_task {
 /// Monotonic milliseconds (CLOCK_MONOTONIC_COARSE is enough: the wheel ticks in 10 ms).
 std::uint64_t monotonic_ms() noexcept;
 
+/// The now_ms() of the event loop running on this thread (monotonic_ms() read once per turn),
+/// or monotonic_ms() when no loop runs here: for code that has no loop at hand (a handler)
+/// and needs the loop's clock without reading the clock again.
+std::uint64_t loop_now_ms() noexcept;
+
 class event_loop {
  public:
   /// Throws std::system_error if epoll or eventfd cannot be created.

@@ -370,7 +370,9 @@ void connection::up_flush() {
     }
     worker_stats::add(w_.stats().bytes_out, static_cast<std::uint64_t>(written));
     if (timer_kind_ == timer_kind::write) timer_kind_ = timer_kind::none;  // progress: re-arm
+    begin_commit();
     s.commit_output(static_cast<std::size_t>(written));
+    committing_ = false;
   }
 }
 
@@ -465,7 +467,9 @@ void connection::flush() {
     }
     worker_stats::add(w_.stats().bytes_out, static_cast<std::uint64_t>(written));
     if (timer_kind_ == timer_kind::write) timer_kind_ = timer_kind::none;  // progress: re-arm
+    begin_commit();
     session_.output_written(static_cast<std::size_t>(written));
+    committing_ = false;
   }
 }
 
@@ -829,9 +833,17 @@ void connection::on_response_done(const detail::exchange& x, std::uint64_t bytes
   auto& st = w_.stats();
   int cls = x.status / 100;
   if (cls >= 1 && cls <= 5) worker_stats::add(st.status_class[cls]);
-  // The last byte was just handed to the kernel (we are inside output_written()).
+  // The last byte was just handed to the kernel (we are inside output_written()). Responses
+  // that one cleartext write completed (pipelined, or multiplexed on HTTP/2) ended at the same
+  // moment: one reading of the clock serves them all.
   if (x.dispatch_ns != 0) {
-    std::uint64_t now = monotonic_ns();
+    std::uint64_t now;
+    if (committing_) {
+      if (written_ns_ == 0) written_ns_ = monotonic_ns();
+      now = written_ns_;
+    } else {
+      now = monotonic_ns();
+    }
     st.observe_latency(now > x.dispatch_ns ? now - x.dispatch_ns : 0);
   }
   if (proto_closed_on_error() && x.status >= 400) worker_stats::add(st.protocol_errors);

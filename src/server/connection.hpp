@@ -119,6 +119,11 @@ class connection final : public io::event_handler,
   std::size_t tls_write_iovs(const iovec* iov, std::size_t n, bool& full);
   void linger_read();
   void flush();
+  // Around a cleartext write's commit to the session (see written_ns_).
+  void begin_commit() noexcept {
+    committing_ = true;
+    written_ns_ = 0;
+  }
   void after_io();
   void update_timer();
   void arm(timer_kind k, unsigned ms);
@@ -147,6 +152,10 @@ class connection final : public io::event_handler,
   bool body_progress_ = false;  // body bytes arrived since the timer was armed
   std::uint8_t activity_ = no_activity;  // a conn_activity, counted in the worker's gauges
   std::uint8_t activity_slot_ = 0;       // ... in activity[activity_slot_] (protocol, transport)
+  // Cleartext, while a write is committed to the session: the responses it completes share
+  // one reading of the latency clock (written_ns_, 0 until the first of them asks).
+  bool committing_ = false;
+  std::uint64_t written_ns_ = 0;
   // Cleartext: the first bytes are not classified yet (HTTP/2 client preface or HTTP/1.1).
   bool detect_ = true;
   std::uint8_t preface_len_ = 0;  // a prefix of the client preface read so far

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -209,23 +210,24 @@ class file_cache {
   static constexpr std::size_t max_entries = 256;
   static constexpr std::size_t max_bytes = 8u << 20;
 
-  std::shared_ptr<file_entry> find(const static_root* root, const std::string& key,
-                                   std::uint64_t now) {
+  /// The fresh entry for `key`, or null. The pointer is valid until the cache changes.
+  const std::shared_ptr<file_entry>* find(const static_root* root, std::string_view key,
+                                          std::uint64_t now) const {
     if (root != root_) return nullptr;
     auto it = map_.find(key);
     if (it == map_.end()) return nullptr;
-    if (now - it->second->checked_ms > revalidate_ms) return nullptr;
-    return it->second;
+    if (now > it->second->checked_ms + revalidate_ms) return nullptr;
+    return &it->second;
   }
 
   /// The previous entry for `key` (possibly stale), to compare with a fresh open.
-  std::shared_ptr<file_entry> stale(const static_root* root, const std::string& key) {
+  std::shared_ptr<file_entry> stale(const static_root* root, std::string_view key) const {
     if (root != root_) return nullptr;
     auto it = map_.find(key);
     return it == map_.end() ? nullptr : it->second;
   }
 
-  void store(const static_root* root, const std::string& key, std::shared_ptr<file_entry> e) {
+  void store(const static_root* root, std::string_view key, std::shared_ptr<file_entry> e) {
     if (root != root_) {
       map_.clear();
       bytes_ = 0;
@@ -237,10 +239,10 @@ class file_cache {
       erase(map_.begin()->first);
     }
     bytes_ += sz;
-    map_.emplace(key, std::move(e));
+    map_.emplace(std::string(key), std::move(e));
   }
 
-  void erase(const std::string& key) {
+  void erase(std::string_view key) {
     auto it = map_.find(key);
     if (it == map_.end()) return;
     bytes_ -= cost(*it->second);
@@ -254,8 +256,34 @@ class file_cache {
     if (e.gz) c += e.gz->content.size();
     return c;
   }
+  // Looked up by the request's path as a string_view (no key string built per request). A
+  // short multiplicative hash: keys are names of files that exist (at most max_entries), so a
+  // client cannot fill a bucket with keys of its choosing.
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      constexpr std::uint64_t k = 0x9e3779b97f4a7c15ull;
+      std::uint64_t h = s.size() * k;
+      std::size_t i = 0;
+      for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 29;
+      }
+      std::uint64_t w = 0;
+      for (std::size_t j = 0; i < s.size(); ++i, j += 8)
+        w |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << j;
+      h = (h ^ w) * k;
+      return static_cast<std::size_t>(h ^ (h >> 32));
+    }
+  };
+  struct key_equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+  };
   const static_root* root_ = nullptr;
-  std::unordered_map<std::string, std::shared_ptr<file_entry>> map_;
+  std::unordered_map<std::string, std::shared_ptr<file_entry>, key_hash, key_equal> map_;
   std::size_t bytes_ = 0;
 };
 
@@ -469,95 +497,109 @@ http::multipart_boundary make_boundary() {
   return http::make_multipart_boundary(hi, lo);
 }
 
-void serve_entry(const portico::request& req, portico::response& res, std::shared_ptr<file_entry> e,
-                 bool vary, std::string_view encoding) {
-  const bool get = req.method() == "GET" || req.method() == "HEAD";
-  std::time_t now = std::time(nullptr);
+// The server's own fields (names constant, values generated here or checked when the MIME
+// table was loaded) go in without response::header()'s validation, and as views: the response
+// keeps the entry alive (file_keepalive), the other values are literals or live in the root.
+void add_validators(detail::exchange& x, const file_entry& f, bool vary) {
+  if (vary) x.fields.add_static_view("Vary", "vary", "Accept-Encoding");
+  x.fields.add_static_view("ETag", "etag", f.etag);
+  x.fields.add_static_view("Last-Modified", "last-modified", f.last_modified);
+}
+
+// A response with preconditions or a Range (RFC 9110 §13.2.2, §14.2).
+[[gnu::noinline]] void serve_checked(const portico::request& req, portico::response& res,
+                                     detail::exchange& x, const file_entry& f, bool vary,
+                                     std::string_view encoding) {
+  const std::string_view method = req.method();
+  const bool get = method == "GET" || method == "HEAD";
   // RFC 9110 §13.2.2: preconditions, in their order.
   http::request_conditions cond;
   std::vector<std::string_view> if_match, if_none_match;
   std::string_view range_field, if_range;
+  bool conditional = false;
   // One pass over the request's fields for all of them (a list field may be split over
   // several lines, RFC 9110 §5.3; the other fields: the first line).
   for (const auto& h : req.headers()) {
     if (h.name.size() < 5 || (h.name[0] | 0x20) != (h.name.size() == 5 ? 'r' : 'i')) continue;
     if (portico::iequals(h.name, "if-match")) {
       if_match.push_back(h.value);
+      conditional = true;
     } else if (portico::iequals(h.name, "if-none-match")) {
       if_none_match.push_back(h.value);
+      conditional = true;
     } else if (portico::iequals(h.name, "if-modified-since")) {
       if (cond.if_modified_since.empty()) cond.if_modified_since = h.value;
+      conditional = true;
     } else if (portico::iequals(h.name, "if-unmodified-since")) {
       if (cond.if_unmodified_since.empty()) cond.if_unmodified_since = h.value;
+      conditional = true;
     } else if (portico::iequals(h.name, "range")) {
       if (range_field.empty()) range_field = h.value;
     } else if (portico::iequals(h.name, "if-range")) {
       if (if_range.empty()) if_range = h.value;
+      conditional = true;
     }
   }
-  cond.if_match = if_match;
-  cond.if_none_match = if_none_match;
-  http::resource_state state;
-  state.exists = true;
-  state.etag = e->etag;
-  state.last_modified = e->mtime_s;
-  auto pre = http::evaluate_preconditions(cond, state, get, now);
-  // The fields below are the server's own (names constant, values generated here or checked
-  // when the MIME table was loaded): they go in without response::header()'s validation.
-  auto& x = detail::access(res);
-  auto common = [&](portico::response&) {
-    if (vary) x.fields.add_static("Vary", "vary", "Accept-Encoding");
-    x.fields.add_static("ETag", "etag", e->etag);
-    x.fields.add_static("Last-Modified", "last-modified", e->last_modified);
-  };
+  // The wall clock only matters to the dates of conditional requests.
+  const std::time_t now = conditional ? std::time(nullptr) : 0;
+  auto pre = http::precondition_result::proceed;
+  if (conditional) {
+    cond.if_match = if_match;
+    cond.if_none_match = if_none_match;
+    http::resource_state state;
+    state.exists = true;
+    state.etag = f.etag;
+    state.last_modified = f.mtime_s;
+    pre = http::evaluate_preconditions(cond, state, get, now);
+  }
   if (pre == http::precondition_result::not_modified) {
-    common(res);
+    add_validators(x, f, vary);
     res.status(304).send(std::string());
     return;
   }
   if (pre == http::precondition_result::precondition_failed) {
-    common(res);
+    add_validators(x, f, vary);
     send_status(res, 412, "412 Precondition Failed\n");
     return;
   }
-  if (!encoding.empty()) x.fields.add_static("Content-Encoding", "content-encoding", encoding);
-  x.fields.add_static("Accept-Ranges", "accept-ranges", "bytes");
-  common(res);
+  // `encoding` is a literal ("br", "gzip").
+  if (!encoding.empty()) x.fields.add_static_view("Content-Encoding", "content-encoding", encoding);
+  x.fields.add_static_view("Accept-Ranges", "accept-ranges", "bytes");
+  add_validators(x, f, vary);
 
   // RFC 9110 §14.2: Range applies to GET only; If-Range decides whether it applies at all.
-  std::string_view range = req.method() == "GET" ? range_field : std::string_view{};
+  std::string_view range = method == "GET" ? range_field : std::string_view{};
   if (!range.empty()) {
-    if (!if_range.empty() && !http::if_range_allows(if_range, e->etag, e->mtime_s, now)) {
+    if (!if_range.empty() && !http::if_range_allows(if_range, f.etag, f.mtime_s, now)) {
       range = {};
     }
   }
   if (!range.empty()) {
-    http::range_result rr = http::parse_range(range, e->size, http::range_limits{});
+    http::range_result rr = http::parse_range(range, f.size, http::range_limits{});
     if (rr.kind == http::range_kind::unsatisfiable) {
       // RFC 9110 §15.5.17.
-      res.header("Content-Range", http::format_unsatisfied_range(e->size));
+      res.header("Content-Range", http::format_unsatisfied_range(f.size));
       send_status(res, 416, "416 Range Not Satisfiable\n");
       return;
     }
     if (rr.kind == http::range_kind::ranges && rr.count == 1) {
       const auto& r = rr.ranges()[0];
       std::uint64_t len = r.last - r.first + 1;
-      res.status(206).header("Content-Type", e->type);
-      res.header("Content-Range", http::format_content_range(r.first, r.last, e->size));
-      if (e->has_content) {
-        res.send(
-            e->content.substr(static_cast<std::size_t>(r.first), static_cast<std::size_t>(len)));
+      res.status(206).header("Content-Type", f.type);
+      res.header("Content-Range", http::format_content_range(r.first, r.last, f.size));
+      if (f.has_content) {
+        res.send_static(std::string_view(f.content).substr(static_cast<std::size_t>(r.first),
+                                                           static_cast<std::size_t>(len)));
       } else {
         x.owns_file = false;
-        x.file_keepalive = e;
-        res.send_file(e->fd.get(), r.first, len);
+        res.send_file(f.fd.get(), r.first, len);
       }
       return;
     }
     if (rr.kind == http::range_kind::ranges) {
       // RFC 9110 §14.6: multipart/byteranges.
       const http::multipart_boundary boundary = make_boundary();
-      auto plan = http::plan_multipart_byteranges(rr.ranges(), e->size, e->type, boundary.view());
+      auto plan = http::plan_multipart_byteranges(rr.ranges(), f.size, f.type, boundary.view());
       if (!plan) {
         send_status(res, 500, "500 Internal Server Error\n");
         return;
@@ -569,18 +611,17 @@ void serve_entry(const portico::request& req, portico::response& res, std::share
         detail::body_part part;
         if (p.what == http::multipart_piece::kind::text) {
           part.text = plan->text_of(p);
-        } else if (e->has_content) {
-          part.text = e->content.substr(static_cast<std::size_t>(p.offset),
-                                        static_cast<std::size_t>(p.length));
+        } else if (f.has_content) {
+          part.text = f.content.substr(static_cast<std::size_t>(p.offset),
+                                       static_cast<std::size_t>(p.length));
         } else {
           part.file_offset = p.offset;
           part.file_length = p.length;
         }
         x.parts.push_back(std::move(part));
       }
-      x.file_fd = e->fd.get();
+      x.file_fd = f.fd.get();
       x.owns_file = false;
-      x.file_keepalive = e;
       x.kind = detail::body_kind::parts;
       x.started = x.ended = true;
       if (auto* o = x.owner()) o->exchange_updated(x);
@@ -588,20 +629,49 @@ void serve_entry(const portico::request& req, portico::response& res, std::share
     }
     // invalid, ignored or "full": the whole representation (200).
   }
-  x.fields.add_static("Content-Type", "content-type", e->type);
-  if (e->has_content) {
-    res.send(e->content);
+  // The type comes from the built-in table or the root's MIME map, which outlive the response.
+  x.fields.add_static_view("Content-Type", "content-type", f.type);
+  if (f.has_content) {
+    res.send_static(f.content);
     return;
   }
   // The descriptor stays owned by the entry; the response keeps the entry alive.
   x.owns_file = false;
-  x.file_keepalive = e;
-  res.send_file(e->fd.get(), 0, e->size);
+  res.send_file(f.fd.get(), 0, f.size);
 }
 
-// Per-thread scratch of serve(), kept for its capacity (no allocation per request once warm).
-// A response can start a nested serve() on the same thread (an HTTP/2 push dispatched while
-// the response's HEADERS are made): the nested call uses scratch of its own.
+void serve_entry(const portico::request& req, portico::response& res,
+                 const std::shared_ptr<file_entry>& entry, bool vary, std::string_view encoding) {
+  // The response keeps the entry alive until it is recycled: its validators, type and small
+  // content go out as views, without copies. (`entry` may refer into the cache, or be a member
+  // of another entry, which a nested serve() may replace: only `f` is used below.)
+  auto& x = detail::access(res);
+  x.file_keepalive = entry;
+  const file_entry& f = *entry;
+  // Range is the only 5-octet name starting with 'r', the preconditions are the longer names
+  // starting with 'i' (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since,
+  // If-Range): a request with none of those gets the whole representation, unconditionally.
+  for (const auto& h : req.headers()) {
+    if (h.name.size() >= 5 && (h.name[0] | 0x20) == (h.name.size() == 5 ? 'r' : 'i')) {
+      serve_checked(req, res, x, f, vary, encoding);
+      return;
+    }
+  }
+  if (!encoding.empty()) x.fields.add_static_view("Content-Encoding", "content-encoding", encoding);
+  x.fields.add_static_view("Accept-Ranges", "accept-ranges", "bytes");
+  add_validators(x, f, vary);
+  x.fields.add_static_view("Content-Type", "content-type", f.type);
+  if (f.has_content) {
+    res.send_static(f.content);
+    return;
+  }
+  x.owns_file = false;  // the descriptor stays owned by the entry
+  res.send_file(f.fd.get(), 0, f.size);
+}
+
+// Per-thread scratch of serve()'s general path, kept for its capacity (no allocation per
+// request once warm). A response can start a nested serve() on the same thread (an HTTP/2 push
+// dispatched while the response's HEADERS are made): the nested call uses scratch of its own.
 struct serve_scratch {
   std::string decoded, rel, key;
   std::vector<std::string_view> segs;
@@ -609,7 +679,46 @@ struct serve_scratch {
 };
 thread_local serve_scratch tl_scratch;
 
-void serve(const static_root& root, const portico::request& req, portico::response& res) {
+// True when `p` (the path below the route, still percent-encoded) names a file as it is: no
+// escape, and no empty, dot-led (".", "..", hidden) or trailing segment. Percent-decoding and
+// dot-segment removal (RFC 3986 §5.2.4) would leave such a path unchanged.
+bool plain_path(std::string_view p) noexcept {
+  if (p.empty() || p.front() == '.' || p.front() == '/' || p.back() == '/') return false;
+  // Eight octets at a time: flags (0x80 in an octet) for '%', '/' and '.'; a '/' may not be
+  // followed by '/' or '.' (nor end the path, checked above).
+  constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+  constexpr std::uint64_t ones = 0x0101010101010101ull;
+  auto equal_to = [](std::uint64_t w, std::uint64_t c) {
+    const std::uint64_t x = w ^ c;  // zero octets where w has c
+    return ~(((x & low7) + low7) | x | low7);
+  };
+  std::uint64_t carry = 0;  // 0x80 when the previous octet was '/'
+  std::size_t i = 0;
+  // (The shifts assume the first octet in the lowest bits.)
+  for (; std::endian::native == std::endian::little && i + 8 <= p.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p.data() + i, 8);
+    const std::uint64_t slash = equal_to(w, ones * '/');
+    const std::uint64_t after_slash = (slash << 8) | carry;
+    if ((equal_to(w, ones * '%') | (after_slash & (slash | equal_to(w, ones * '.')))) != 0)
+      return false;
+    carry = slash >> 56;
+  }
+  bool segment_start = carry != 0;
+  for (; i < p.size(); ++i) {
+    const char c = p[i];
+    if (c == '%' || (segment_start && (c == '.' || c == '/'))) return false;
+    segment_start = c == '/';
+  }
+  return true;
+}
+
+void serve_file(const static_root& root, const portico::request& req, portico::response& res,
+                std::string_view rel, std::string_view key, bool slash_form);
+
+// The general path: percent-decoding and dot segments, in per-thread scratch.
+void serve_normalized(const static_root& root, const portico::request& req, portico::response& res,
+                      std::string_view raw, bool slash_form) {
   serve_scratch nested;
   serve_scratch& sc = tl_scratch.busy ? nested : tl_scratch;
   struct busy_guard {
@@ -620,7 +729,7 @@ void serve(const static_root& root, const portico::request& req, portico::respon
     busy_guard& operator=(const busy_guard&) = delete;
   } guard(sc);
   std::string& decoded = sc.decoded;
-  if (!portico::percent_decode(req.param("*"), decoded)) {
+  if (!portico::percent_decode(raw, decoded)) {
     send_status(res, 400, "400 Bad Request: malformed percent-encoding in path\n");
     return;
   }
@@ -650,100 +759,140 @@ void serve(const static_root& root, const portico::request& req, portico::respon
     rel += s;
   }
   if (rel.empty()) rel.push_back('.');
-  const bool slash_form = req.path().empty() || req.path().back() == '/';
   std::string& key = sc.key;
   key = rel;
   if (slash_form) key.push_back('/');
-  const std::uint64_t now = io::monotonic_ms();
+  serve_file(root, req, res, rel, key, slash_form);
+}
 
-  std::shared_ptr<file_entry> e = tl_cache.find(&root, key, now);
-  if (!e) {
-    int fd = root.open_at(rel);
-    if (fd < 0) {
-      tl_cache.erase(key);
-      if (errno == EACCES || errno == EPERM) {
-        send_status(res, 403, "403 Forbidden\n");
-      } else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
-        // Out of descriptors or memory: a temporary condition, not a missing file.
-        res.header("Retry-After", "1");
-        send_status(res, 503, "503 Service Unavailable: out of file descriptors\n");
+void serve(const static_root& root, const portico::request& req, portico::response& res) {
+  const std::string_view raw = req.param("*");
+  const std::string_view path = req.path();
+  const bool slash_form = path.empty() || path.back() == '/';
+  if (!slash_form && plain_path(raw)) {
+    serve_file(root, req, res, raw, raw, false);
+  } else {
+    serve_normalized(root, req, res, raw, slash_form);
+  }
+}
+
+// Opens `rel` (a cache miss or an entry due for revalidation) and stores the entry in the
+// cache; or answers the request (404, 403, 503, 301, a listing) and returns null.
+[[gnu::noinline]] std::shared_ptr<file_entry> open_entry(const static_root& root,
+                                                         const portico::request& req,
+                                                         portico::response& res,
+                                                         std::string_view rel, std::string_view key,
+                                                         bool slash_form, std::uint64_t now) {
+  const std::string rel_name(rel);
+  int fd = root.open_at(rel_name);
+  if (fd < 0) {
+    tl_cache.erase(key);
+    if (errno == EACCES || errno == EPERM) {
+      send_status(res, 403, "403 Forbidden\n");
+    } else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+      // Out of descriptors or memory: a temporary condition, not a missing file.
+      res.header("Retry-After", "1");
+      send_status(res, 503, "503 Service Unavailable: out of file descriptors\n");
+    } else {
+      send_status(res, 404, "404 Not Found\n");
+    }
+    return nullptr;
+  }
+  unique_fd file(fd);
+  struct stat st {};
+  if (::fstat(file.get(), &st) != 0) {
+    send_status(res, 404, "404 Not Found\n");
+    return nullptr;
+  }
+  std::string name = rel_name;
+  if (S_ISDIR(st.st_mode)) {
+    if (!slash_form) {
+      // A directory is addressed with a trailing slash so that relative links resolve.
+      std::string location(req.path());
+      location += '/';
+      if (!req.query().empty()) {
+        location += '?';
+        location += req.query();
+      }
+      res.header("Location", location);
+      send_status(res, 301, "301 Moved Permanently\n");
+      return nullptr;
+    }
+    if (rel == ".") {
+      name = root.opts.index;
+    } else {
+      name.push_back('/');
+      name.append(root.opts.index);
+    }
+    int ifd = root.open_at(name);
+    if (ifd < 0) {
+      if (root.opts.list_directories) {
+        send_listing(root, file.get(), req.path(), res);
       } else {
         send_status(res, 404, "404 Not Found\n");
       }
-      return;
+      return nullptr;
     }
-    unique_fd file(fd);
-    struct stat st {};
+    file.reset(ifd);
     if (::fstat(file.get(), &st) != 0) {
       send_status(res, 404, "404 Not Found\n");
-      return;
+      return nullptr;
     }
-    std::string name = rel;
-    if (S_ISDIR(st.st_mode)) {
-      if (!slash_form) {
-        // A directory is addressed with a trailing slash so that relative links resolve.
-        std::string location(req.path());
-        location += '/';
-        if (!req.query().empty()) {
-          location += '?';
-          location += req.query();
-        }
-        res.header("Location", location);
-        send_status(res, 301, "301 Moved Permanently\n");
-        return;
-      }
-      if (rel == ".") {
-        name = root.opts.index;
-      } else {
-        name.push_back('/');
-        name.append(root.opts.index);
-      }
-      int ifd = root.open_at(name);
-      if (ifd < 0) {
-        if (root.opts.list_directories) {
-          send_listing(root, file.get(), req.path(), res);
-        } else {
-          send_status(res, 404, "404 Not Found\n");
-        }
-        return;
-      }
-      file.reset(ifd);
-      if (::fstat(file.get(), &st) != 0) {
-        send_status(res, 404, "404 Not Found\n");
-        return;
-      }
-    }
-    if (!S_ISREG(st.st_mode)) {
-      send_status(res, 404, "404 Not Found\n");
-      return;
-    }
-    auto old = tl_cache.stale(&root, key);
-    if (old && same_file(*old, st)) {
-      old->checked_ms = now;  // unchanged: keep the open descriptor and the content
-      e = old;
-    } else {
-      std::string_view type = root.type_for(name);
-      e = make_entry(std::move(file), st, name, type, {});
-    }
-    if (root.opts.precompressed) {
-      e->br = open_sibling(root, e->name, "br", e->type);
-      e->gz = open_sibling(root, e->name, "gz", e->type);
-    }
-    e->checked_ms = now;
-    tl_cache.store(&root, key, e);
   }
+  if (!S_ISREG(st.st_mode)) {
+    send_status(res, 404, "404 Not Found\n");
+    return nullptr;
+  }
+  std::shared_ptr<file_entry> e;
+  auto old = tl_cache.stale(&root, key);
+  if (old && same_file(*old, st)) {
+    old->checked_ms = now;  // unchanged: keep the open descriptor and the content
+    e = old;
+  } else {
+    std::string_view type = root.type_for(name);
+    e = make_entry(std::move(file), st, name, type, {});
+  }
+  if (root.opts.precompressed) {
+    e->br = open_sibling(root, e->name, "br", e->type);
+    e->gz = open_sibling(root, e->name, "gz", e->type);
+  }
+  e->checked_ms = now;
+  tl_cache.store(&root, key, e);
+  return e;
+}
+
+// `rel`: the file's name relative to the root; `key`: the cache key (`rel`, with a '/' when
+// the request named a directory, `slash_form`).
+void serve_file(const static_root& root, const portico::request& req, portico::response& res,
+                std::string_view rel, std::string_view key, bool slash_form) {
+  // The loop's clock, read once per turn: entries are trusted for revalidate_ms (a second).
+  const std::uint64_t now = io::loop_now_ms();
+  // A hit refers into the cache (no reference count traffic): valid until the cache changes,
+  // which nothing below does before serve_entry() took its own reference.
+  const std::shared_ptr<file_entry>* hit = tl_cache.find(&root, key, now);
+  std::shared_ptr<file_entry> opened;
+  if (hit == nullptr) {
+    opened = open_entry(root, req, res, rel, key, slash_form, now);
+    if (!opened) return;
+    hit = &opened;
+  }
+  const std::shared_ptr<file_entry>& e = *hit;
   // Link preload hints (static_options::preload), pushed over HTTP/2 when configured.
   for (const auto& [path, target] : root.opts.preload)
     if (path == req.path()) res.header("Link", "<" + target + ">; rel=preload");
   // RFC 9110 §12.5.3: pick a precompressed sibling the client accepts (brotli first).
+  const bool vary = e->br || e->gz;
+  if (!vary) {
+    serve_entry(req, res, e, false, {});
+    return;
+  }
   std::string_view ae = req.header("accept-encoding");
-  bool vary = e->br || e->gz;
   if (e->br && accepts(ae, "br")) {
     serve_entry(req, res, e->br, true, "br");
   } else if (e->gz && (accepts(ae, "gzip") || accepts(ae, "x-gzip"))) {
     serve_entry(req, res, e->gz, true, "gzip");
   } else {
-    serve_entry(req, res, e, vary, {});
+    serve_entry(req, res, e, true, {});
   }
 }
 

@@ -71,6 +71,52 @@ TEST(PercentDecode, DecodesAndRejectsMalformedOrNul) {
   EXPECT_FALSE(portico::percent_decode("/%00", out));
 }
 
+TEST(PercentDecode, CopiesPlainInputAndDecodesAfterAPlainPrefix) {
+  std::string out = "left over";
+  EXPECT_TRUE(portico::percent_decode("/a/b.txt", out));
+  EXPECT_EQ(out, "/a/b.txt");
+  EXPECT_TRUE(portico::percent_decode("", out));
+  EXPECT_EQ(out, "");
+  EXPECT_TRUE(portico::percent_decode("%41", out));
+  EXPECT_EQ(out, "A");
+  EXPECT_TRUE(portico::percent_decode("abc%2f%2Fd+e%7E", out));
+  EXPECT_EQ(out, "abc//d+e~");
+  EXPECT_FALSE(portico::percent_decode("abc%", out));
+  EXPECT_FALSE(portico::percent_decode("abc%4", out));
+}
+
+TEST(Router, ParamsByName) {
+  fixture f;
+  f.r.add("GET", "/u/:id/:part/*", f.h(1));
+  ASSERT_NE(f.r.match("GET", "/u/7/x/rest/of", f.x).handler, nullptr);
+  const portico::request& req = f.x.req();
+  EXPECT_EQ(req.param("id"), "7");
+  EXPECT_EQ(req.param("part"), "x");
+  EXPECT_EQ(req.param("*"), "rest/of");
+  EXPECT_EQ(req.param("i"), "");
+  EXPECT_EQ(req.param("idx"), "");
+}
+
+TEST(FieldList, StaticNamesAndValueViews) {
+  detail::field_list l;
+  const std::string etag = "\"abc\"";
+  l.add("X-Custom", "1");
+  l.add_static("ETag", "etag", etag);
+  l.add_static_view("Content-Type", "content-type", "text/plain");
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0].name, "X-Custom");
+  EXPECT_EQ(l[0].lower, "x-custom");
+  EXPECT_EQ(l[0].value, "1");
+  EXPECT_EQ(l[1].lower, "etag");
+  EXPECT_EQ(l[1].value, etag);
+  EXPECT_NE(l[1].value.data(), etag.data());  // copied
+  EXPECT_EQ(l[2].name, "Content-Type");
+  EXPECT_EQ(l[2].lower, "content-type");
+  EXPECT_EQ(l[2].value, "text/plain");
+  l.clear();
+  EXPECT_TRUE(l.empty());
+}
+
 TEST(Date, FormatsImfFixdate) {
   char buf[29];
   format_imf_fixdate(784111777, buf);  // RFC 9110 §5.6.7 example

@@ -1,7 +1,7 @@
 #include "io/event_loop.hpp"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,6 +22,21 @@ TEST(EventLoop, PostFromAnotherThreadWakesTheLoop) {
   loop.run();
   t.join();
   EXPECT_EQ(ran.load(), 1);
+}
+
+TEST(EventLoop, LoopNowIsTheRunningLoopsClock) {
+  const std::uint64_t before = monotonic_ms();
+  EXPECT_GE(loop_now_ms(), before);  // no loop runs here: the clock itself
+  event_loop loop;
+  std::uint64_t seen = 0, loop_now = 1;
+  loop.post([&] {
+    seen = loop_now_ms();
+    loop_now = loop.now_ms();
+    loop.stop();
+  });
+  loop.run();
+  EXPECT_EQ(seen, loop_now);
+  EXPECT_GE(loop_now_ms(), loop_now);  // after run(): the clock again
 }
 
 TEST(EventLoop, TimersFireAndStopTheLoop) {
@@ -54,7 +69,8 @@ TEST(EventLoop, ReadinessIsDeliveredEdgeTriggered) {
     void on_events(std::uint32_t) override {
       char buf[16];
       ssize_t n;
-      while ((n = ::read(fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+      while ((n = ::read(fd, buf, sizeof buf)) > 0)
+        got.append(buf, static_cast<size_t>(n));
       if (got.size() >= 5) loop->stop();
     }
   } r;
