@@ -20,7 +20,14 @@ constexpr std::size_t scratch_keep = 4096;
 constexpr std::uint8_t tag_static_name = 0x3f;
 constexpr std::uint8_t tag_checked = 0x80;
 
-integer_result read_integer(const std::uint8_t*& p, const std::uint8_t* end, int prefix) {
+// Precondition: p < end. The one-octet case (every index below the prefix's maximum, every
+// short string length) is inline; the rest goes through decode_integer().
+inline integer_result read_integer(const std::uint8_t*& p, const std::uint8_t* end, int prefix) {
+  const std::uint32_t prefix_max = (1u << prefix) - 1;
+  if (const std::uint32_t v = *p & prefix_max; v < prefix_max) {
+    ++p;
+    return {errc{}, v, 1};
+  }
   auto r = decode_integer(std::as_bytes(std::span<const std::uint8_t>(p, end)), prefix);
   if (r.error == errc{}) p += r.size;
   return r;
@@ -105,7 +112,7 @@ errc decoder::read_string(const std::uint8_t*& p, const std::uint8_t* end,
 // §2.3.3: 1..61 static, then the dynamic table newest first; 0 and anything past the end are
 // errors (§2.3.3 "MUST be treated as a decoding error", §6.1 "index value of 0 is not used").
 // Fills the name, the value and the hints (static_name, checked) of `out`.
-errc decoder::field_at(std::uint32_t index, header_field& out) const noexcept {
+inline errc decoder::field_at(std::uint32_t index, header_field& out) const noexcept {
   if (index == 0) return errc::invalid_index;
   if (index <= static_table_size) {
     const table_entry& e = static_table[index - 1];
