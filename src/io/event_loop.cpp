@@ -16,6 +16,13 @@ std::uint64_t monotonic_ms() noexcept {
          static_cast<std::uint64_t>(ts.tv_nsec) / 1000000u;
 }
 
+std::uint64_t monotonic_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 namespace {
 // The loop whose run() is on this thread's stack (loop_now_ms()).
 thread_local const event_loop* tl_running = nullptr;
@@ -93,6 +100,7 @@ void event_loop::at_turn_end(turn_end_task* t) {
 
 std::uint64_t event_loop::update_now() noexcept {
   now_ms_ = monotonic_ms();
+  now_ns_ = monotonic_ns();
   return now_ms_;
 }
 

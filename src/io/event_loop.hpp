@@ -38,6 +38,8 @@ class turn_end_task {
 
 /// Monotonic milliseconds (CLOCK_MONOTONIC_COARSE is enough: the wheel ticks in 10 ms).
 std::uint64_t monotonic_ms() noexcept;
+/// Monotonic nanoseconds (CLOCK_MONOTONIC through the vDSO, no syscall).
+std::uint64_t monotonic_ns() noexcept;
 
 /// The now_ms() of the event loop running on this thread (monotonic_ms() read once per turn),
 /// or monotonic_ms() when no loop runs here: for code that has no loop at hand (a handler)
@@ -77,6 +79,9 @@ class event_loop {
   timer_wheel& timers() noexcept { return timers_; }
   /// The loop's clock, read once per turn (milliseconds, monotonic).
   std::uint64_t now_ms() const noexcept { return now_ms_; }
+  /// The fine monotonic clock (CLOCK_MONOTONIC, nanoseconds), read once per turn right after
+  /// epoll_wait returns: when this turn's events arrived. The latency metric counts from it.
+  std::uint64_t now_ns() const noexcept { return now_ns_; }
   /// Re-reads the clock (for code that ran long within a turn).
   std::uint64_t update_now() noexcept;
 
@@ -87,6 +92,7 @@ class event_loop {
   unique_fd wakefd_;
   std::atomic<bool> stop_{false};
   std::uint64_t now_ms_;
+  std::uint64_t now_ns_ = 0;
   timer_wheel timers_;
   std::mutex posted_mu_;  // cross-thread queue only; never on the request path
   std::vector<std::function<void()>> posted_;

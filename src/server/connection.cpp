@@ -26,13 +26,7 @@ namespace {
 constexpr std::size_t max_iov = 64;
 constexpr std::size_t sendfile_chunk = 1u << 20;
 
-// The latency clock: CLOCK_MONOTONIC through the vDSO (no syscall), read twice per request.
-std::uint64_t monotonic_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
+using io::monotonic_ns;  // the latency clock (vDSO, no syscall)
 }  // namespace
 
 // HTTP/2 behind the upgraded interface.
@@ -780,7 +774,9 @@ void connection::on_request(detail::exchange& x) {
   }
   auto& st = w_.stats();
   worker_stats::add(st.requests);
-  x.dispatch_ns = monotonic_ns();
+  // Latency counts from when the loop turn that read the request began (the clock is read once
+  // per turn): time spent behind earlier requests of the same read is part of it.
+  x.dispatch_ns = w_.loop().now_ns();
   // Counted as writing from dispatch on, also while its own handler runs (a scrape of the
   // metrics sees itself there); after_io() settles the state once the turn's I/O is done.
   set_activity(static_cast<std::uint8_t>(conn_activity::writing));
