@@ -457,6 +457,20 @@ TEST(TlsSession, ReleaseIdleBuffers) {
   EXPECT_EQ(c.peer.received(), "threefour");
 }
 
+TEST(TlsSession, ErrorLeftByOtherCodeIsIgnored) {
+  // SSL_get_error() reads the thread's error queue: an error that other code on the thread left
+  // there must not turn "no input yet" or a write into a failure of the session.
+  connection c(shared_context(), {});
+  ERR_raise(ERR_LIB_USER, 1);
+  std::byte buf[64];
+  EXPECT_EQ(c.server.read(buf).st, status::want_more);
+  EXPECT_FALSE(c.server.failed()) << c.server.error_detail();
+  ERR_raise(ERR_LIB_USER, 1);
+  server_write_all(c.l, "reply");
+  EXPECT_EQ(c.peer.received(), "reply");
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
 // ---- closing ------------------------------------------------------------------------------
 
 TEST(TlsSession, ClientClosesFirst) {
