@@ -449,6 +449,9 @@ std::string_view session::cipher() const noexcept {
 // ---- memory -------------------------------------------------------------------------------
 
 void session::release_idle_buffers() noexcept {
+  // OpenSSL keeps its record buffers while a record is partly read or written, or plaintext of
+  // a decrypted record is left; SSL_free_buffers() refuses then.
+  if (!SSL_has_pending(ssl_)) SSL_free_buffers(ssl_);
   if (in_begin_ == in_end_) {
     in_.reset();
     in_begin_ = in_end_ = 0;
