@@ -594,6 +594,9 @@ void connection::on_timer() {
         s.begin_shutdown(now);
         up_->shutting = true;
       }
+      // TLS: a connection quiet for a tick gives back its record buffers (docs/tls.md).
+      if (tls_ && !s.busy() && now - up_->last_active_ms >= 1000)
+        tls_->session.release_idle_buffers();
       break;
     }
     case timer_kind::none:

@@ -249,9 +249,9 @@ void apply_settings(SSL_CTX* c, const server_config& cfg, server_context::impl& 
                           SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA;
   if (!cfg.session_tickets) options |= SSL_OP_NO_TICKET;
   SSL_CTX_set_options(c, options);
-  // Our BIO never refuses a write, so partial writes never happen; buffers are freed by
-  // OpenSSL while no record is in flight.
-  SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+  // Our BIO never refuses a write, so partial writes never happen. No SSL_MODE_RELEASE_BUFFERS:
+  // with it OpenSSL allocates and frees a 17 KiB record buffer in every SSL_read() and
+  // SSL_write() call; session::release_idle_buffers() frees them when the connection is idle.
   if (!SSL_CTX_set_cipher_list(c, cfg.tls12_ciphers.c_str()))
     throw_setting_error("invalid TLS 1.2 cipher list \"" + cfg.tls12_ciphers + "\"");
   if (!SSL_CTX_set_ciphersuites(c, cfg.tls13_ciphersuites.c_str()))

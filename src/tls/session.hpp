@@ -24,8 +24,9 @@
 //     tickets, alerts and KeyUpdate answers are always queued; read() fails with
 //     errc::output_flood rather than let them take unsent output past output_high_water +
 //     64 KiB (a peer that provokes answers and never reads them).
-//   - OpenSSL's own record buffers (about 17 KiB each way) exist only while a record is in
-//     flight (SSL_MODE_RELEASE_BUFFERS); release_idle_buffers() frees ours too.
+//   - OpenSSL's own record buffers (about 17 KiB each way) are allocated with the first record
+//     and kept (allocating them per record would cost a malloc and free of each per call);
+//     release_idle_buffers() frees them and ours when the connection is idle.
 //
 // Errors never throw here: a failure puts the session in state::failed, with error() and
 // error_detail() saying why, and the fatal alert for the peer (if any) already queued in
@@ -160,8 +161,9 @@ class session {
   std::optional<std::uint8_t> alert_received() const noexcept { return alert_received_; }
 
   // ---- memory -------------------------------------------------------------------------------
-  /// Frees the session's input and output buffers if they are empty (an idle connection then
-  /// holds only OpenSSL's connection state). They are allocated again when needed.
+  /// Frees the session's input and output buffers if they are empty, and OpenSSL's record
+  /// buffers unless a record is partly read or written (an idle connection then holds only
+  /// OpenSSL's connection state). They are allocated again when needed.
   void release_idle_buffers() noexcept;
   /// Ciphertext bytes buffered on the input side (not yet taken by OpenSSL).
   std::size_t buffered_input() const noexcept { return in_end_ - in_begin_; }

@@ -457,6 +457,46 @@ TEST(TlsSession, ReleaseIdleBuffers) {
   EXPECT_EQ(c.peer.received(), "threefour");
 }
 
+TEST(TlsSession, ReleaseIdleBuffersKeepsWhatOpenSslHolds) {
+  // OpenSSL keeps the start of a record it is reading, and the rest of a decrypted record the
+  // caller has not read yet, in its own buffer: releasing the buffers then must lose neither.
+  connection c(shared_context(), {});
+  c.peer.send("split record");
+  const std::string record = c.peer.to_server();
+  c.peer.to_server().clear();
+  ASSERT_GT(record.size(), 10u);
+  EXPECT_EQ(c.server.feed(bytes_of(std::string_view(record).substr(0, 10))), 10u);
+  std::byte buf[5];
+  EXPECT_EQ(c.server.read(buf).st, status::want_more);
+  EXPECT_EQ(c.server.buffered_input(), 0u);  // OpenSSL took the partial record
+  c.server.release_idle_buffers();
+  std::string_view rest = std::string_view(record).substr(10);
+  EXPECT_EQ(c.server.feed(bytes_of(rest)), rest.size());
+  std::string got;
+  for (;;) {
+    io_result r = c.server.read(buf);
+    if (r.st != status::ok) break;
+    got.append(reinterpret_cast<const char*>(buf), r.bytes);
+    c.server.release_idle_buffers();  // plaintext of the record is still to be read
+  }
+  EXPECT_EQ(got, "split record");
+  EXPECT_FALSE(c.server.failed()) << c.server.error_detail();
+}
+
+TEST(TlsSession, ErrorLeftByOtherCodeIsIgnored) {
+  // SSL_get_error() reads the thread's error queue: an error that other code on the thread left
+  // there must not turn "no input yet" or a write into a failure of the session.
+  connection c(shared_context(), {});
+  ERR_raise(ERR_LIB_USER, 1);
+  std::byte buf[64];
+  EXPECT_EQ(c.server.read(buf).st, status::want_more);
+  EXPECT_FALSE(c.server.failed()) << c.server.error_detail();
+  ERR_raise(ERR_LIB_USER, 1);
+  server_write_all(c.l, "reply");
+  EXPECT_EQ(c.peer.received(), "reply");
+  EXPECT_EQ(ERR_peek_error(), 0u);
+}
+
 // ---- closing ------------------------------------------------------------------------------
 
 TEST(TlsSession, ClientClosesFirst) {
