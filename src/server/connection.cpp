@@ -126,7 +126,14 @@ void connection::on_events(std::uint32_t events) {
     write_blocked_ = false;
     if (output_pending()) w_.loop().at_turn_end(this);
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) do_read();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    do_read();
+    // What this input produced is written now, while its streams and buffers are still in the
+    // cache: a turn may read hundreds of connections before its end, and holding every
+    // response until then makes the working set all of their streams (8192 at 256 x 32).
+    // Output produced later in the turn still goes at the turn's end.
+    if (state_ == state::open && !write_blocked_ && output_pending()) flush();
+  }
   if (state_ == state::open) after_io();
 }
 
