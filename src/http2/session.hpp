@@ -34,6 +34,7 @@
 #include <ctime>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -274,12 +275,18 @@ class session final : public detail::exchange_owner {
     const char* ext = nullptr;  // a view (body bytes of `ref`) when set
     std::size_t len = 0;
     std::size_t sent = 0;
-    stream* ref = nullptr;   // holds a reference while queued
-    bool completes = false;  // the last frame of ref's response: on_response_done when written
-    std::uint32_t acks = 0;  // PING/SETTINGS ACKs inside
-    std::uint64_t body = 0;  // body bytes of ref inside
-    std::uint64_t seq = 0;   // position in the queue since the session began (completions)
+    stream* ref = nullptr;        // holds a reference while queued
+    bool completes = false;       // the last frame of ref's response: on_response_done when written
+    std::uint32_t acks = 0;       // PING/SETTINGS ACKs inside
+    std::uint64_t body = 0;       // body bytes of ref inside
+    std::uint64_t seq = 0;        // position in the queue since the session began (completions)
+    std::unique_ptr<char[]> raw;  // file bytes read for this frame (ext points here)
+    bool raw_kept = false;        // raw is raw_size octets: reusable
   };
+  // File reads go to raw buffers of a frame's size, a few kept for reuse.
+  static constexpr std::size_t raw_size = 16 * 1024;
+  static constexpr std::size_t max_raw_spares = 4;
+  std::vector<std::unique_ptr<char[]>> raw_spare_;
   // A response that ends inside an owned chunk shared with other frames (a small body copied
   // there, or an END_STREAM without payload): on_response_done once the chunk has been written
   // up to `end`. Several responses can end in one chunk, so small responses do not each need
@@ -355,6 +362,7 @@ class session final : public detail::exchange_owner {
   void notify_output();
   void release_chunk(out_chunk& c) noexcept;
   void complete_in_control(stream& s, std::uint64_t body);
+  const char* read_ahead(stream& s, int fd, std::uint64_t off, std::size_t k, std::uint64_t left);
   void fire_completions(std::uint64_t chunk, std::size_t written);
 
   const session_config& cfg_;

@@ -28,6 +28,9 @@ void stream::recycle_as(std::uint32_t stream_id) noexcept {
   segments.clear();
   segment_offset = 0;
   segment_bytes = unwritten = 0;
+  ra_buf.reset();
+  ra_off = 0;
+  ra_len = 0;
 }
 
 stream_pool::~stream_pool() {

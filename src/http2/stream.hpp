@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -116,6 +117,12 @@ class stream final : public detail::exchange {
   std::size_t segment_offset = 0;
   std::uint64_t segment_bytes = 0;  // bytes in `segments` not yet queued
   std::uint64_t unwritten = 0;      // body bytes queued as DATA, not yet written
+  // File read-ahead: one read fills up to ra_size octets that the next DATA frames refer to
+  // (a refill waits until nothing queued refers to them: unwritten == 0).
+  static constexpr std::size_t ra_size = 64 * 1024;
+  std::unique_ptr<char[]> ra_buf;
+  std::uint64_t ra_off = 0;  // file offset of ra_buf[0]
+  std::size_t ra_len = 0;
 };
 
 /// Stream objects for the HTTP/2 sessions of one thread (a worker): a released stream goes back
