@@ -1260,6 +1260,11 @@ void session::on_ping(const ping_frame& p) {
 void session::tick(std::uint64_t now) {
   now_ = std::max(now_, now);
   if (failed_ || aborted_) return;
+  // A connection with no stream and nothing queued gives its reusable buffers back.
+  if (streams_.empty() && out_.empty()) {
+    spare_.clear();
+    raw_spare_.clear();
+  }
   // RFC 9113 §6.5.3: "If the sender of a SETTINGS frame does not receive an acknowledgment
   // within a reasonable amount of time, it MAY issue a connection error of type
   // SETTINGS_TIMEOUT."

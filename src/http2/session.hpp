@@ -283,10 +283,9 @@ class session final : public detail::exchange_owner {
     std::unique_ptr<char[]> raw;  // file bytes read for this frame (ext points here)
     bool raw_kept = false;        // raw is raw_size octets: reusable
   };
-  // File reads go to raw buffers of a frame's size, a few kept for reuse.
+  // File reads go to raw buffers of a frame's size, a few kept for reuse (raw_spare_).
   static constexpr std::size_t raw_size = 16 * 1024;
   static constexpr std::size_t max_raw_spares = 4;
-  std::vector<std::unique_ptr<char[]>> raw_spare_;
   // A response that ends inside an owned chunk shared with other frames (a small body copied
   // there, or an END_STREAM without payload): on_response_done once the chunk has been written
   // up to `end`. Several responses can end in one chunk, so small responses do not each need
@@ -435,8 +434,9 @@ class session final : public detail::exchange_owner {
   // response once warm). Not reentrant: filled and used within one call.
   std::vector<hpack::header_field> field_scratch_;
   std::vector<std::byte> block_scratch_;
-  std::vector<send_candidate> cand_scratch_;  // fill_data()
-  std::vector<std::string> spare_;            // emptied chunk buffers (take_spare/keep_spare)
+  std::vector<send_candidate> cand_scratch_;        // fill_data()
+  std::vector<std::string> spare_;                  // emptied chunk buffers (take_spare/keep_spare)
+  std::vector<std::unique_ptr<char[]>> raw_spare_;  // emptied file read buffers
   std::string take_spare() noexcept;
   void keep_spare(std::string& s) noexcept;
   std::uint32_t last_peer_stream_ = 0;
