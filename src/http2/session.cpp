@@ -1416,7 +1416,7 @@ void session::queue_field_block(stream& s, std::span<const hpack::header_field> 
     }
   }
   if (end) {
-    complete_in_control(s, 0);
+    complete_at_back(s, 0);
     end_stream_queued(s);
   }
 }
@@ -1558,7 +1558,7 @@ void session::emit_data(stream& s, std::uint64_t n) {
     std::string& out = control();
     out += encode_frame_header(h).view();
     out.append(src, static_cast<std::size_t>(n));
-    complete_in_control(s, n);
+    complete_at_back(s, n);
     end_stream_queued(s);
     return;
   }
@@ -1673,12 +1673,8 @@ void session::emit_data(stream& s, std::uint64_t n) {
                          end_here ? flags::end_stream : std::uint8_t{0}, s.id};
     control() += encode_frame_header(h).view();
   }
-  if (n > 0) {
-    if (end_here) payload.completes = true;
-    push_chunk(std::move(payload));
-  } else if (end_here) {
-    complete_in_control(s, 0);
-  }
+  if (n > 0) push_chunk(std::move(payload));
+  if (end_here) complete_at_back(s, 0);
   if (trailers) {
     queue_trailers(s);
   } else if (end) {
@@ -1983,11 +1979,11 @@ void session::push_chunk(out_chunk c) {
   out_.push_back(std::move(c));
 }
 
-void session::complete_in_control(stream& s, std::uint64_t body) {
-  // Precondition: the response's last frame was just appended to control(), the back chunk.
+void session::complete_at_back(stream& s, std::uint64_t body) {
+  // Precondition: the response's last frame was just queued: it ends the back chunk.
   s.add_ref();
   const out_chunk& c = out_.back();
-  completions_.push_back({&s, c.seq, c.owned.size(), body});
+  completions_.push_back({&s, c.seq, c.ext ? c.len : c.owned.size(), body});
 }
 
 void session::fire_completions(std::uint64_t chunk, std::size_t written) {
@@ -2062,10 +2058,7 @@ void session::commit_output(std::size_t n) {
     if (stream* s = done.ref) {
       s->unwritten -= std::min(s->unwritten, done.body);
       done.body = 0;
-      if (done.completes) {
-        events_.on_response_done(*s, s->body_queued);
-      } else if (s->drain_wanted && s->owner() &&
-                 s->segment_bytes + s->unwritten <= cfg_.high_water / 2) {
+      if (s->drain_wanted && s->owner() && s->segment_bytes + s->unwritten <= cfg_.high_water / 2) {
         // Back-pressure released: tell the streaming handler (it may write more now).
         s->drain_wanted = false;
         if (s->on_drain) {

@@ -276,7 +276,6 @@ class session final : public detail::exchange_owner {
     std::size_t len = 0;
     std::size_t sent = 0;
     stream* ref = nullptr;        // holds a reference while queued
-    bool completes = false;       // the last frame of ref's response: on_response_done when written
     std::uint32_t acks = 0;       // PING/SETTINGS ACKs inside
     std::uint64_t body = 0;       // body bytes of ref inside
     std::uint64_t seq = 0;        // position in the queue since the session began (completions)
@@ -286,10 +285,10 @@ class session final : public detail::exchange_owner {
   // File reads go to raw buffers of a frame's size, a few kept for reuse (raw_spare_).
   static constexpr std::size_t raw_size = 16 * 1024;
   static constexpr std::size_t max_raw_spares = 4;
-  // A response that ends inside an owned chunk shared with other frames (a small body copied
-  // there, or an END_STREAM without payload): on_response_done once the chunk has been written
-  // up to `end`. Several responses can end in one chunk, so small responses do not each need
-  // a chunk (and an iovec) of their own.
+  // Where a response ends in the queue: on_response_done once that chunk has been written up to
+  // `end`. Several responses can end in one shared control chunk (small bodies copied there,
+  // END_STREAM without payload), so small responses do not each need a chunk of their own; a
+  // body sent by reference ends at the end of its own chunk.
   struct completion {
     stream* s;            // holds a reference until then
     std::uint64_t chunk;  // seq of the chunk
@@ -360,7 +359,7 @@ class session final : public detail::exchange_owner {
   void push_chunk(out_chunk c);
   void notify_output();
   void release_chunk(out_chunk& c) noexcept;
-  void complete_in_control(stream& s, std::uint64_t body);
+  void complete_at_back(stream& s, std::uint64_t body);
   const char* read_ahead(stream& s, int fd, std::uint64_t off, std::size_t k, std::uint64_t left);
   void fire_completions(std::uint64_t chunk, std::size_t written);
 
