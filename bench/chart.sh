@@ -62,8 +62,8 @@ awk -F'\t' -v fc="${FILE_CONNS:-16}" '$1 == "gbps" || $1 == "gbpc" {
     else if (sc ~ /c[0-9]+$/) p = "HTTP/1.1"
     i = index(sc, "c"); if (i) { c = substr(sc, i + 1); sc = substr(sc, 1, i - 1) }
     n = substr(sc, 5, length(sc) - 5); u = substr(sc, length(sc)) == "k" ? " KiB" : " MiB"
-    # HTTP/1.1 chart: "1 MiB file\nGB/s"; HTTP/2 chart: "1 MiB h2c\n1 conn, GB/s"
-    l = n u (p == "" ? " file\\n" : " " p "\\n" c " conn" (c == 1 ? "" : "s") ", ") ($1 == "gbps" ? "GB/s" : "GB/CPU-s")
+    # HTTP/1.1 chart: "1 MiB file\nGB/s"; HTTP/2 chart: "1 MiB h2c\n1 conn\nGB/s"
+    l = n u (p == "" ? " file\\n" : " " p "\\n" c " conn" (c == 1 ? "" : "s") "\\n") ($1 == "gbps" ? "GB/s" : "GB/CPU-s")
     print l "\t" $3 "\t" $4 "\t" $5
   }' "$summary" >"$tmp/file.dat"
 
