@@ -1333,6 +1333,13 @@ void session::send_headers(stream& s) {
   s.headers_sent = true;
   const bool no_body_status = http::status_has_no_body(s.status);
   s.no_body = s.head_request || no_body_status;
+  if (s.kind == detail::body_kind::stream && s.ended && s.has_content_length && !s.no_body &&
+      s.body_memory.size() != s.content_length) {
+    // The whole streamed body is known and is not the Content-Length the handler set: a
+    // response framed that way would be malformed (RFC 9113 §8.1.1), so none is sent.
+    reset_stream(s, errc::internal_error);
+    return;
+  }
   bool has_length = true;
   switch (s.kind) {
     case detail::body_kind::none:
@@ -1442,6 +1449,14 @@ void session::take_stream_data(stream& s) {
       reset_stream(s, errc::internal_error);
       return;
     }
+  }
+  if (s.ended && !s.no_body && s.has_content_length &&
+      s.body_queued + s.segment_bytes < s.content_length) {
+    // The handler ended with fewer bytes than its Content-Length: END_STREAM would make the
+    // response malformed (RFC 9113 §8.1.1), so the stream is reset instead and the client
+    // sees an incomplete response, not a short one.
+    reset_stream(s, errc::internal_error);
+    return;
   }
   const std::uint64_t buffered = s.segment_bytes + s.unwritten;
   if (buffered > cfg_.high_water) s.drain_wanted = true;

@@ -276,6 +276,74 @@ TEST(Http2Trailers, InvalidTrailersRefused) {
   EXPECT_THROW(res.trailer("x", "a\r\nb"), std::invalid_argument);
 }
 
+// ---- streamed responses with a Content-Length set by the handler (RFC 9113 §8.1.1) -------------
+
+// Answers /PATH by announcing Content-Length 10 and writing `writes` before ending.
+void length_handler(client& c, std::map<std::string, std::vector<std::string>> bodies) {
+  c.ev.handler = [bodies](detail::exchange& x) {
+    portico::response res = x.make_response();
+    res.header("Content-Length", "10");
+    const auto it = bodies.find(std::string(x.path));
+    if (it == bodies.end()) return res.end();
+    for (const auto& w : it->second)
+      res.write(w);
+    res.end();
+  };
+}
+
+TEST(Http2StreamedLength, ExactLengthEndsTheStream) {
+  client c;
+  length_handler(c, {{"/exact", {"01234", "56789"}}});
+  c.handshake();
+  c.send(c.headers(1, client::get("/exact"), true));
+  EXPECT_EQ(c.rst_of(1), nullptr);
+  EXPECT_EQ(c.body_of(1), "0123456789");
+  auto h = c.of(frame_type::headers, 1);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(field(*h[0], "content-length"), "10");
+  auto data = c.of(frame_type::data, 1);
+  ASSERT_FALSE(data.empty());
+  EXPECT_TRUE(data.back()->end_stream());
+}
+
+TEST(Http2StreamedLength, FewerBytesThanAnnouncedResetTheStream) {
+  client c;
+  // "/late": the HEADERS went out with the first write, the end comes short; "/none": ended
+  // with no body at all, before anything went out.
+  length_handler(c, {{"/late", {"01234"}}});
+  c.handshake();
+  for (std::uint32_t id : {1u, 3u}) {
+    const char* path = id == 1 ? "/late" : "/none";
+    c.send(c.headers(id, client::get(path), true));
+    ASSERT_NE(c.rst_of(id), nullptr) << path;
+    EXPECT_EQ(c.rst_of(id)->code, errc::internal_error) << path;
+    for (auto* d : c.of(frame_type::data, id))
+      EXPECT_FALSE(d->end_stream()) << path;  // never a complete-looking short response
+    for (auto* f : c.of(frame_type::headers, id))
+      EXPECT_FALSE(f->end_stream()) << path;
+  }
+  // Ended before anything went out: no HEADERS announcing 10 bytes either.
+  EXPECT_TRUE(c.of(frame_type::headers, 3).empty());
+  EXPECT_EQ(c.goaway(), nullptr);  // a stream error; the connection goes on
+  c.send(c.headers(5, client::get("/none", "HEAD"), true));
+  auto h = c.of(frame_type::headers, 5);  // HEAD: the length describes a body not sent
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_TRUE(h[0]->end_stream());
+  EXPECT_EQ(field(*h[0], "content-length"), "10");
+  EXPECT_EQ(c.rst_of(5), nullptr);
+}
+
+TEST(Http2StreamedLength, MoreBytesThanAnnouncedResetTheStream) {
+  client c;
+  length_handler(c, {{"/more", {"0123456789", "x"}}});
+  c.handshake();
+  c.send(c.headers(1, client::get("/more"), true));
+  ASSERT_NE(c.rst_of(1), nullptr);
+  EXPECT_EQ(c.rst_of(1)->code, errc::internal_error);
+  for (auto* d : c.of(frame_type::data, 1))
+    EXPECT_FALSE(d->end_stream());
+}
+
 // ---- resets by the handler (RFC 9113 §5.4.2) ---------------------------------------------------
 
 TEST(Http2Reset, HandlerResetSendsCancelAndSparesTheResetBudget) {
