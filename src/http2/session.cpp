@@ -442,8 +442,9 @@ void session::process_frame(const read_result& r) {
       on_continuation(*f.get<continuation_frame>());
       break;
     case frame_type::priority:
-      // RFC 9113 §5.3.2: deprecated; validated by the reader, otherwise ignored (the
-      // scheduler uses RFC 9218). Allowed in any stream state (§5.1).
+      // RFC 9113 §5.3.2: deprecated, validated by the reader; allowed in any stream state
+      // (§5.1). Mapped onto the RFC 9218 scheduler.
+      on_priority(f.header.stream_id, f.get<priority_frame>()->priority);
       break;
     case frame_type::rst_stream:
       on_rst_stream(f.header.stream_id, *f.get<rst_stream_frame>());
@@ -586,6 +587,7 @@ stream* session::open_stream(std::uint32_t id) {
 void session::on_headers_frame(const frame_view& f, const headers_frame& h, bool self_dependent) {
   if (h.fragment.empty() && !h.end_headers) glitch();
   if (failed_) return;
+  block_priority_ = h.priority;
   if (h.end_headers) {
     on_field_block(f.header.stream_id, h.fragment, h.end_stream, self_dependent);
     return;
@@ -884,7 +886,7 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
 bool session::finish_head(stream& s, bool end_stream) {
   s.publish_headers();
   s.head_complete = true;
-  s.prio = parse_priority(s.req().header("priority"));  // RFC 9218 §5
+  initial_priority(s);
   if (!end_stream) {
     // Bodies handed over as they arrive: RFC 8441 §4-5 (an extended CONNECT opens a tunnel,
     // answered at once, whose DATA frames carry the tunnelled protocol both ways until
@@ -1167,9 +1169,111 @@ void session::on_rst_stream(std::uint32_t id, const rst_stream_frame&) {
 }
 
 void session::on_priority_update(const priority_update_frame& p) {
-  // RFC 9218 §7.1: the new priority replaces the old one (parsed from the defaults). Updates
-  // for streams not open yet are not buffered (§7.1 allows that).
-  if (stream* s = find(p.prioritized_stream_id)) s->prio = parse_priority(p.field_value);
+  // RFC 9218 §7.1 (the frame reader has checked stream 0 and a non-zero prioritized id). The
+  // update replaces the stream's priority, parsed from the defaults (§7), and outranks the
+  // Priority field and RFC 7540 signals.
+  const std::uint32_t id = p.prioritized_stream_id;
+  if (stream* s = find(id)) {
+    s->prio = parse_priority(p.field_value);
+    s->prio_rfc9218 = true;
+    return;
+  }
+  if (id % 2 == 0) {
+    // §7.1: "Clients MUST NOT provide a Prioritized Stream ID that refers to a push stream
+    // that has not been promised by the server"; a closed push stream's update is discarded.
+    if (id >= next_push_id_)
+      connection_error(errc::protocol_error, "PRIORITY_UPDATE for a push not promised");
+    return;
+  }
+  if (id <= last_peer_stream_) return;  // closed (or refused): discarded (§7.1 allows it)
+  // An idle client stream: kept for when it opens, the most recent update winning.
+  for (auto& e : idle_updates_) {
+    if (e.id == id) {
+      e.prio = parse_priority(p.field_value);
+      return;
+    }
+  }
+  // §7.1: idle streams with a priority plus active streams "MUST NOT exceed the value of the
+  // SETTINGS_MAX_CONCURRENT_STREAMS parameter. Servers that receive such a PRIORITY_UPDATE MUST
+  // respond with a connection error of type PROTOCOL_ERROR."
+  if (idle_updates_.size() + (streams_.size() - pushed_active_) >= cfg_.max_concurrent_streams) {
+    connection_error(errc::protocol_error,
+                     "PRIORITY_UPDATE for more idle streams than MAX_CONCURRENT_STREAMS allows");
+    return;
+  }
+  idle_updates_.push_back({id, parse_priority(p.field_value)});
+}
+
+void session::on_priority(std::uint32_t id, const priority_fields& p) {
+  // RFC 7540 §5.3 signals on the RFC 9218 scheduler. No dependency tree is kept: a PRIORITY
+  // frame updates one entry at most, so reshuffling (CVE-2019-9513) costs its parse.
+  if (!use_rfc7540_priorities()) return;
+  if (stream* s = find(id)) {
+    if (!s->prio_rfc9218) s->prio = map_rfc7540(id, p);
+    return;
+  }
+  // Not open: kept for an idle stream that may open later (RFC 7540 §5.3.4: state for about as
+  // many streams as may be open, the oldest dropped first).
+  const priority mapped = map_rfc7540(id, p);
+  for (auto& e : placeholders_) {
+    if (e.id == id) {
+      e.prio = mapped;
+      return;
+    }
+  }
+  if (placeholders_.size() >= std::max<std::uint32_t>(cfg_.max_concurrent_streams, 1))
+    placeholders_.erase(placeholders_.begin());
+  placeholders_.push_back({id, mapped});
+}
+
+priority session::map_rfc7540(std::uint32_t id, const priority_fields& p) const noexcept {
+  // RFC 7540 §5.3.5: the default priority (no dependency, weight 16) is no signal at all.
+  if (p == priority_fields{}) return priority{};
+  // The weight read as a SPDY/3 priority level, the way Chromium and others make weights from
+  // their 8 levels (256, 220, 183, 147, 110, 73, 37, 1): level = round((256 - w) * 7 / 255),
+  // and RFC 9218's 8 urgencies are those levels.
+  priority r;
+  r.urgency = static_cast<std::uint8_t>(((256u - p.weight) * 7u + 127u) / 255u);
+  // An exclusive dependency asks to be served alone (sequentially); siblings share (§5.3.2).
+  r.incremental = !p.exclusive;
+  // A stream that depends on an open stream gets resources only when that one cannot use
+  // them (§5.3.1): never more urgent than it. A dependency on a stream that is not open (an
+  // idle "grouping" stream, §5.3.4, or one that has closed) does not rank: clients that group
+  // requests under idle streams express their order in the requests' weights.
+  if (p.dependency != 0 && p.dependency != id) {
+    if (const stream* parent = find(p.dependency))
+      r.urgency = std::max(r.urgency, parent->prio.urgency);
+  }
+  return r;
+}
+
+void session::initial_priority(stream& s) {
+  const std::string_view field = s.req().header("priority");
+  if (!field.empty()) {
+    s.prio = parse_priority(field);  // RFC 9218 §5
+    s.prio_rfc9218 = true;
+  } else if (use_rfc7540_priorities()) {
+    if (block_priority_) {
+      s.prio = map_rfc7540(s.id, *block_priority_);
+    } else {
+      for (const auto& e : placeholders_)
+        if (e.id == s.id) s.prio = e.prio;  // a PRIORITY frame sent while the stream was idle
+    }
+  }
+  block_priority_.reset();
+  if (!placeholders_.empty())  // the stream holds its priority from now on
+    std::erase_if(placeholders_, [&](const early_priority& e) { return e.id == s.id; });
+  if (!idle_updates_.empty()) {
+    // RFC 9218 §7.1: an update sent while the stream was idle applies now; updates for ids
+    // below this one can no longer apply (those streams are closed, RFC 9113 §5.1.1).
+    std::erase_if(idle_updates_, [&](const early_priority& e) {
+      if (e.id == s.id) {
+        s.prio = e.prio;
+        s.prio_rfc9218 = true;
+      }
+      return e.id <= s.id;
+    });
+  }
 }
 
 // ---- SETTINGS and PING

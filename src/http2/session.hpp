@@ -315,6 +315,18 @@ class session final : public detail::exchange_owner {
   void on_rst_stream(std::uint32_t id, const rst_stream_frame& r);
   void on_window_update(std::uint32_t id, const window_update_frame& w);
   void on_priority_update(const priority_update_frame& p);
+  void on_priority(std::uint32_t id, const priority_fields& p);
+  /// RFC 9218 §2.1: RFC 7540 priority signals are used unless the client announced
+  /// SETTINGS_NO_RFC7540_PRIORITIES=1 (we always do).
+  bool use_rfc7540_priorities() const noexcept { return !peer_.no_rfc7540_priorities; }
+  /// An RFC 7540 priority signal (dependency, weight, exclusive) for stream `id` as an RFC 9218
+  /// priority (see docs/http2.md, Scheduler): the urgency from the weight, never more urgent
+  /// than the open stream it depends on; incremental unless exclusive.
+  priority map_rfc7540(std::uint32_t id, const priority_fields& p) const noexcept;
+  /// The stream's initial priority once its head is complete: the Priority field, else the
+  /// HEADERS' RFC 7540 signal or one sent earlier for the idle id; a PRIORITY_UPDATE sent while
+  /// the stream was idle overrides both (RFC 9218 §7.1).
+  void initial_priority(stream& s);
 
   stream* find(std::uint32_t id) const noexcept;
   /// RFC 9113 §5.1: an id neither side has used yet (odd: the client's, even: ours).
@@ -385,6 +397,19 @@ class session final : public detail::exchange_owner {
   std::uint32_t block_stream_ = 0;
   bool block_end_stream_ = false;
   bool block_self_dependent_ = false;
+  std::optional<priority_fields> block_priority_;  // the HEADERS' RFC 7540 signal
+
+  // Priorities for streams that are not open. RFC 9218 §7.1: PRIORITY_UPDATEs for idle client
+  // streams, applied when the stream opens; with the active streams at most
+  // max_concurrent_streams (more is a connection PROTOCOL_ERROR). RFC 7540 §5.3: PRIORITY
+  // frames for streams that are not open, applied if the stream opens; the most recent
+  // max_concurrent_streams.
+  struct early_priority {
+    std::uint32_t id = 0;
+    priority prio;
+  };
+  std::vector<early_priority> idle_updates_;
+  std::vector<early_priority> placeholders_;
 
   // Active streams (one reference each), sorted by id in one array: at most
   // max_concurrent_streams (+ pushes) entries, so a binary search finds, and a short move

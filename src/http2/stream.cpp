@@ -21,6 +21,7 @@ void stream::recycle_as(std::uint32_t stream_id) noexcept {
   recv_target = recv_unacked = 0;
   last_window_update = 0;
   prio = priority{};
+  prio_rfc9218 = false;
   headers_sent = end_stream_sent = no_body = false;
   body_total = body_queued = 0;
   part_index = 0;

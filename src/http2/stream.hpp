@@ -105,6 +105,7 @@ class stream final : public detail::exchange {
 
   // ---- response ---------------------------------------------------------------------------
   priority prio;
+  bool prio_rfc9218 = false;  // prio came from an RFC 9218 signal (RFC 7540 ones no longer apply)
   bool headers_sent = false;
   bool end_stream_sent = false;   // the frame with END_STREAM (or RST_STREAM) was queued
   bool no_body = false;           // HEAD, 1xx/204/304

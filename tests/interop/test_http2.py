@@ -6,6 +6,7 @@ a timeout and every loop is bounded.
 """
 
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -184,6 +185,42 @@ class PriorKnowledgeTest(Http2Base, unittest.TestCase):
         self.assertIn("SETTINGS_MAX_CONCURRENT_STREAMS", out)
         self.assertRegex(out, r"recv SETTINGS frame <length=0, flags=0x01")  # our ACK
         self.assertIn(":status: 200", out)
+
+    def nghttp_end_order(self, *args):
+        """Runs nghttp -nv with `args`; returns the request paths in the order their responses
+        ended (END_STREAM on DATA)."""
+        p = subprocess.run([NGHTTP, "-nv"] + list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=scaled(60))
+        out = p.stdout.decode(errors="replace")
+        self.assertEqual(p.returncode, 0, out[-2000:] + p.stderr.decode(errors="replace"))
+        paths, sid, order = {}, None, []
+        for line in out.splitlines():
+            m = re.search(r"send HEADERS frame <.*stream_id=(\d+)>", line)
+            if m:
+                sid = int(m.group(1))
+                continue
+            m = re.search(r"^\s*:path: (\S+)", line)
+            if m and sid is not None and sid not in paths:
+                paths[sid] = m.group(1)
+                continue
+            m = re.search(r"recv DATA frame <length=\d+, flags=0x0[13], stream_id=(\d+)>", line)
+            if m:
+                order.append(paths.get(int(m.group(1))))
+        return order
+
+    def test_nghttp_rfc7540_weights_order_streams(self):
+        # nghttp puts its requests under idle grouping streams with the weights of -p (RFC 7540
+        # §5.3); the server maps them onto its RFC 9218 scheduler (docs/http2.md): the heavier
+        # request is sent first whatever its place on the command line.
+        a, b = self.url("/big.bin?a"), self.url("/big.bin?b")
+        self.assertEqual(self.nghttp_end_order("-p", "1", "-p", "256", a, b),
+                         ["/big.bin?b", "/big.bin?a"])
+        self.assertEqual(self.nghttp_end_order("-p", "256", "-p", "1", a, b),
+                         ["/big.bin?a", "/big.bin?b"])
+        # SETTINGS_NO_RFC7540_PRIORITIES=1 from the client: no RFC 7540 signal is used, so
+        # requests of equal (default) urgency go one at a time in stream order (RFC 9218 §2.1).
+        self.assertEqual(self.nghttp_end_order("--no-rfc7540-pri", "-p", "1", "-p", "256", a, b),
+                         ["/big.bin?a", "/big.bin?b"])
 
     def test_concurrent_streams_and_reset(self):
         with self.connect() as s:

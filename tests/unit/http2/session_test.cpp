@@ -845,6 +845,207 @@ TEST(Http2Session, UrgentStreamServedFirst) {
   EXPECT_EQ(c.body_of(3).size(), 30000u);
 }
 
+// ---- RFC 7540 priority signals on the RFC 9218 scheduler, PRIORITY_UPDATE for idle streams ----
+
+// The stream ids of the DATA frames the client received, in order.
+std::vector<std::uint32_t> data_order(const client& c) {
+  std::vector<std::uint32_t> order;
+  for (auto* d : c.of(frame_type::data))
+    order.push_back(d->h.stream_id);
+  return order;
+}
+
+// Sends `heads` (already encoded frames, opening the streams listed in `ids`), then answers
+// every stream with a `size`-byte body at once and drains: the DATA order is the scheduler's.
+std::vector<std::uint32_t> serve_all(client& c, const std::string& heads,
+                                     const std::vector<std::uint32_t>& ids,
+                                     std::size_t size = 12000) {
+  c.send(heads);
+  EXPECT_EQ(c.ev.kept.size(), ids.size());
+  c.auto_drain = false;
+  for (auto& res : c.ev.kept)
+    res.send(std::string(size, 'x'));
+  c.drain();
+  for (std::uint32_t id : ids)
+    EXPECT_EQ(c.body_of(id).size(), size) << id;
+  return data_order(c);
+}
+
+using ids = std::vector<std::uint32_t>;
+
+TEST(Http2Rfc7540Priority, WeightsAndExclusiveChainsOrderStreams) {
+  // Chromium's way: every request an exclusive dependency, weights 256/220/183/147 for its
+  // HIGHEST/MEDIUM/LOW/LOWEST, a later more urgent request put in front of earlier ones.
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  std::string heads;
+  heads += c.headers(1, client::get("/low"), true, 16384, priority_fields{true, 0, 183});
+  heads += c.headers(3, client::get("/highest"), true, 16384, priority_fields{true, 0, 256});
+  heads += c.headers(5, client::get("/medium"), true, 16384, priority_fields{true, 3, 220});
+  heads += c.headers(7, client::get("/lowest"), true, 16384, priority_fields{true, 1, 147});
+  EXPECT_EQ(serve_all(c, heads, {1, 3, 5, 7}), (ids{3, 5, 1, 7}));
+}
+
+TEST(Http2Rfc7540Priority, DependentStreamNeverAheadOfItsParent) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  std::string heads;
+  heads += c.headers(1, client::get("/a"), true, 16384, priority_fields{true, 0, 110});
+  // Weight 256 would make it the most urgent, but it depends on stream 1.
+  heads += c.headers(3, client::get("/b"), true, 16384, priority_fields{true, 1, 256});
+  heads += c.headers(5, client::get("/c"), true, 16384, priority_fields{true, 0, 147});
+  EXPECT_EQ(serve_all(c, heads, {1, 3, 5}), (ids{5, 1, 3}));
+}
+
+TEST(Http2Rfc7540Priority, NonExclusiveSiblingsShareTheConnection) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  std::string heads;
+  heads += c.headers(1, client::get("/a"), true, 16384, priority_fields{false, 0, 32});
+  heads += c.headers(3, client::get("/b"), true, 16384, priority_fields{false, 0, 32});
+  EXPECT_EQ(serve_all(c, heads, {1, 3}, 30000), (ids{1, 3, 1, 3}));  // incremental
+  client d;  // the same with exclusive dependencies: one after the other
+  d.ev.handler = nullptr;
+  d.handshake();
+  heads = d.headers(1, client::get("/a"), true, 16384, priority_fields{true, 0, 32});
+  heads += d.headers(3, client::get("/b"), true, 16384, priority_fields{true, 0, 32});
+  EXPECT_EQ(serve_all(d, heads, {1, 3}, 30000), (ids{1, 1, 3, 3}));
+}
+
+TEST(Http2Rfc7540Priority, DefaultSignalIsNoSignal) {
+  // RFC 7540 §5.3.5: dependency 0, weight 16, not exclusive is the default priority; it ranks
+  // with requests that carry no signal (RFC 9218's default, urgency 3), in id order.
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  std::string heads = c.headers(1, client::get("/a"), true, 16384, priority_fields{});
+  heads += c.headers(3, client::get("/b"), true);
+  heads += c.headers(5, client::get("/c"), true, 16384, priority_fields{true, 0, 110});  // u=4
+  EXPECT_EQ(serve_all(c, heads, {1, 3, 5}), (ids{1, 3, 5}));
+}
+
+TEST(Http2Rfc7540Priority, PriorityFieldAndUpdatesOutrankIt) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  auto low = client::get("/a");
+  low.emplace_back("priority", "u=5");
+  std::string heads = c.headers(1, low, true, 16384, priority_fields{true, 0, 256});
+  heads += c.headers(3, client::get("/b"), true);
+  heads += c.headers(5, client::get("/c"), true);
+  heads += client::priority_update(5, "u=6");
+  heads += client::priority(5, priority_fields{true, 0, 256});  // after an update: no effect
+  EXPECT_EQ(serve_all(c, heads, {1, 3, 5}), (ids{3, 1, 5}));
+}
+
+TEST(Http2Rfc7540Priority, PriorityFrameReprioritizesAnOpenStream) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  std::string heads = c.headers(1, client::get("/a"), true);
+  heads += c.headers(3, client::get("/b"), true);
+  heads += client::priority(3, priority_fields{true, 0, 256});
+  EXPECT_EQ(serve_all(c, heads, {1, 3}), (ids{3, 1}));
+}
+
+TEST(Http2Rfc7540Priority, IgnoredAfterNoRfc7540Priorities) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake({{setting_id::no_rfc7540_priorities, 1}});
+  std::string heads = c.headers(1, client::get("/a"), true);
+  heads += c.headers(3, client::get("/b"), true, 16384, priority_fields{true, 0, 256});
+  heads += client::priority(1, priority_fields{true, 0, 1});
+  EXPECT_EQ(serve_all(c, heads, {1, 3}), (ids{1, 3}));
+}
+
+TEST(Http2Rfc7540Priority, GroupingStreamsDoNotRankTheirChildren) {
+  // nghttp's and Firefox's former way: PRIORITY frames make idle streams that never open
+  // (3: weight 201; 11: weight 1 under 3) and requests depend on them with their own weights
+  // (`nghttp -p 1 -p 256 A B`): the requests' weights order them.
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  std::string heads = client::priority(3, priority_fields{false, 0, 201});
+  heads += client::priority(11, priority_fields{false, 3, 1});
+  heads += c.headers(13, client::get("/a"), true, 16384, priority_fields{false, 11, 1});
+  heads += c.headers(15, client::get("/b"), true, 16384, priority_fields{false, 11, 256});
+  EXPECT_EQ(serve_all(c, heads, {13, 15}), (ids{15, 13}));
+  EXPECT_EQ(c.goaway(), nullptr);
+}
+
+TEST(Http2Rfc7540Priority, PriorityFrameForAnIdleStreamAppliesWhenItOpens) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  std::string heads = client::priority(5, priority_fields{true, 0, 256});  // urgency 0
+  heads += client::priority(7, priority_fields{true, 0, 1});               // urgency 7
+  heads += c.headers(1, client::get("/a"), true);
+  heads += c.headers(3, client::get("/b"), true);
+  heads += c.headers(5, client::get("/c"), true);
+  heads += c.headers(7, client::get("/d"), true, 16384, priority_fields{true, 0, 220});
+  EXPECT_EQ(serve_all(c, heads, {1, 3, 5, 7}), (ids{5, 7, 1, 3}));  // the HEADERS' own wins
+}
+
+TEST(Http2PriorityUpdate, UpdateForAnIdleStreamAppliesWhenItOpens) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  std::string heads = client::priority_update(3, "u=1");
+  heads += client::priority_update(3, "u=0");  // the most recent one counts
+  heads += client::priority_update(5, "u=7");
+  auto hinted = client::get("/b");
+  hinted.emplace_back("priority", "u=6");  // the update outranks the field (RFC 9218 §7)
+  heads += c.headers(1, client::get("/a"), true);
+  heads += c.headers(3, hinted, true);
+  heads += c.headers(5, client::get("/c"), true);
+  EXPECT_EQ(serve_all(c, heads, {1, 3, 5}), (ids{3, 1, 5}));
+}
+
+TEST(Http2PriorityUpdate, IdleStreamsWithPrioritiesBoundedByMaxConcurrentStreams) {
+  // RFC 9218 §7.1: prioritized idle streams plus active streams MUST NOT exceed
+  // SETTINGS_MAX_CONCURRENT_STREAMS; a server receiving more MUST answer PROTOCOL_ERROR.
+  session_config cfg;
+  cfg.max_concurrent_streams = 4;
+  client c(cfg);
+  c.ev.handler = nullptr;
+  c.handshake();
+  c.send(c.headers(1, client::get("/a"), true));  // one active stream
+  std::string ups;
+  for (std::uint32_t id : {3u, 5u, 7u, 3u, 7u})  // three idle ids: 1 + 3 = 4, allowed
+    ups += client::priority_update(id, "u=1");
+  c.send(ups);
+  EXPECT_EQ(c.goaway(), nullptr);
+  c.send(client::priority_update(9, "u=1"));
+  ASSERT_NE(c.goaway(), nullptr);
+  EXPECT_EQ(c.goaway()->code, errc::protocol_error);
+}
+
+TEST(Http2PriorityUpdate, OpeningAStreamDropsUpdatesForSkippedIds) {
+  session_config cfg;
+  cfg.max_concurrent_streams = 2;
+  client c(cfg);
+  c.ev.handler = nullptr;
+  c.handshake();
+  c.send(client::priority_update(1, "u=1"));
+  c.send(client::priority_update(3, "u=1"));      // 2 idle, 0 active
+  c.send(c.headers(5, client::get("/a"), true));  // 1 and 3 can no longer open
+  c.send(client::priority_update(7, "u=1"));      // 1 idle + 1 active
+  c.send(client::priority_update(1, "u=1"));      // closed: discarded
+  EXPECT_EQ(c.goaway(), nullptr);
+}
+
+TEST(Http2PriorityUpdate, UpdateForAPushNeverPromisedIsAConnectionError) {
+  client c;
+  c.ev.handler = nullptr;
+  c.handshake();
+  c.send(client::priority_update(2, "u=1"));
+  ASSERT_NE(c.goaway(), nullptr);
+  EXPECT_EQ(c.goaway()->code, errc::protocol_error);
+}
+
 // ---- input split at every byte ------------------------------------------------------------------
 
 TEST(Http2Session, SplitAtEveryByte) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -145,13 +146,24 @@ class client {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
   }
   std::string headers(std::uint32_t id, const fields& f, bool end_stream,
-                      std::uint32_t max_frame = 16384) {
+                      std::uint32_t max_frame = 16384,
+                      std::optional<priority_fields> prio = std::nullopt) {
     const std::string b = block(f);
     std::string out;
     append_field_block(
         out, id,
-        headers_frame{std::as_bytes(std::span(b.data(), b.size())), end_stream, true, {}, {}},
+        headers_frame{std::as_bytes(std::span(b.data(), b.size())), end_stream, true, prio, {}},
         max_frame);
+    return out;
+  }
+  static std::string priority(std::uint32_t id, priority_fields p) {
+    std::string out;
+    append_frame(out, id, priority_frame{p});
+    return out;
+  }
+  static std::string priority_update(std::uint32_t id, std::string_view value) {
+    std::string out;
+    append_frame(out, priority_update_frame{id, value});
     return out;
   }
   static std::string data(std::uint32_t id, std::string_view d, bool end_stream) {
