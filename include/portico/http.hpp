@@ -48,6 +48,14 @@ class request {
   std::span<const header_view> headers() const noexcept;
   /// The whole request body (requests are dispatched once their body is complete).
   std::string_view body() const noexcept;
+  /// The first request trailer field named `name` (case-insensitive); empty when absent.
+  /// Trailer fields (RFC 9110 §6.5) come after the body: on HTTP/1.1 in the last chunk of a
+  /// chunked body, on HTTP/2 in a HEADERS frame that ends the stream. They are kept apart from
+  /// the header fields (never merged, §6.5.1). A handler sees them when it runs; a
+  /// route_options::stream_body handler once its on_body callback got `last`.
+  std::string_view trailer(std::string_view name) const noexcept;
+  /// Every request trailer field, in the order received (HTTP/2: lowercase names).
+  std::span<const header_view> trailers() const noexcept;
   /// A path parameter of the matched route ("/users/:id" → param("id")), still
   /// percent-encoded; empty when absent. For a trailing "*" the rest of the path is param("*").
   std::string_view param(std::string_view name) const noexcept;

@@ -107,6 +107,16 @@ std::string_view request::header(std::string_view name) const noexcept {
   return {};
 }
 
+std::string_view request::trailer(std::string_view name) const noexcept {
+  for (const auto& h : x_->request_trailers) {
+    if (iequals(h.name, name)) return h.value;
+  }
+  return {};
+}
+std::span<const header_view> request::trailers() const noexcept {
+  return x_->request_trailers;
+}
+
 std::string_view request::param(std::string_view name) const noexcept {
   // Parameter names are a few characters: compared inline rather than through memcmp.
   for (std::size_t i = 0; i < x_->param_count; ++i) {
@@ -406,12 +416,34 @@ void exchange::abort() noexcept {
   }
 }
 
+void exchange::add_request_trailer(std::string_view name, std::string_view value) {
+  // The session's limits bound the total (HTTP/1.1 trailer section, HTTP/2 field list size).
+  const auto at = static_cast<std::uint32_t>(rt_text_.size());
+  rt_text_.append(name);
+  rt_text_.append(value);
+  rt_pos_.push_back({at, static_cast<std::uint32_t>(name.size()),
+                     at + static_cast<std::uint32_t>(name.size()),
+                     static_cast<std::uint32_t>(value.size())});
+}
+
+void exchange::publish_request_trailers() {
+  rt_views_.clear();
+  for (const auto& p : rt_pos_)
+    rt_views_.push_back({std::string_view(rt_text_).substr(p.name_off, p.name_len),
+                         std::string_view(rt_text_).substr(p.value_off, p.value_len)});
+  request_trailers = rt_views_;
+}
+
 void exchange::reset() noexcept {
   method = target = path = query = remote_ip = {};
   version = 11;
   headers = {};
   body = {};
   body_storage.clear();
+  request_trailers = {};
+  rt_text_.clear();
+  rt_pos_.clear();
+  rt_views_.clear();
   param_count = 0;
   head_request = false;
   protocol = {};

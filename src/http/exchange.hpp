@@ -177,6 +177,12 @@ class exchange {
   std::span<const header_view> headers;
   std::string_view body;     ///< the complete request body
   std::string body_storage;  ///< holds the body when it could not be a view
+  /// Request trailer fields (RFC 9110 §6.5), copied here by the session once the body ended
+  /// (add_request_trailer, then publish_request_trailers) and before the request's end is
+  /// reported (dispatch, or on_body_data's end).
+  std::span<const header_view> request_trailers;
+  void add_request_trailer(std::string_view name, std::string_view value);
+  void publish_request_trailers();
   struct param {
     std::string_view name;
     std::string_view value;
@@ -253,6 +259,13 @@ class exchange {
   void close_file() noexcept;
 
  private:
+  // Request trailers: names and values in one buffer, their positions, then the views.
+  struct trailer_pos {
+    std::uint32_t name_off, name_len, value_off, value_len;
+  };
+  std::string rt_text_;
+  std::vector<trailer_pos> rt_pos_;
+  std::vector<header_view> rt_views_;
   portico::request req_;
   exchange_owner* owner_ = nullptr;
   exchange_recycler* recycler_ = nullptr;  // null: delete

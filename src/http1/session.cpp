@@ -382,6 +382,14 @@ bool session::start_request(std::size_t) {
 void session::finish_body() {
   exchange1& x = *reading_;
   reading_ = nullptr;
+  // RFC 9112 §7.1.2: the trailer section of a chunked body (checked by the parser against its
+  // limits); its views point into the input buffer, so the fields are copied.
+  const auto trailers = x.parser.trailers();
+  if (!trailers.empty()) {
+    for (const auto& f : trailers)
+      x.add_request_trailer(f.name, f.value);
+    x.publish_request_trailers();
+  }
   dispatch(x);
 }
 

@@ -651,13 +651,17 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
   }
   if (s) {
     // A second field section: trailers (RFC 9113 §8.1). They are checked (no pseudo-header,
-    // §8.1; field rules, §8.2) and not kept: the exchange model has no request trailers yet.
+    // §8.1; field rules, §8.2) and handed to the request (request::trailer); the decoder's
+    // field list limit bounds them.
     bool bad = false;
+    // Only trailers that can end the request are kept (anything else resets the stream below).
+    const bool keep = s->state == stream_state::open && end_stream && !self_dependent;
     std::error_code tec = decoder_.decode(block, [&](const hpack::header_field& fld) {
       if (fld.name.empty() || fld.name.front() == ':' ||
           (!fld.checked && !field_syntax_ok(fld.name, fld.value)) ||
           kind_of(fld) == name_kind::connection_specific)
         bad = true;
+      if (keep && !bad) s->add_request_trailer(fld.name, fld.value);
     });
     if (hpack::is_compression_error(tec)) {
       connection_error(errc::compression_error, "HPACK decoding failed");
@@ -679,6 +683,7 @@ void session::on_field_block(std::uint32_t id, std::span<const std::byte> block,
       reset_stream(*s, errc::protocol_error);
       return;
     }
+    s->publish_request_trailers();
     finish_request(*s);
     return;
   }

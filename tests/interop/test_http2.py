@@ -222,6 +222,36 @@ class PriorKnowledgeTest(Http2Base, unittest.TestCase):
         self.assertEqual(self.nghttp_end_order("--no-rfc7540-pri", "-p", "1", "-p", "256", a, b),
                          ["/big.bin?a", "/big.bin?b"])
 
+    def test_request_trailers_python_h2_and_http1_chunked(self):
+        # RFC 9113 §8.1: trailers in a HEADERS frame that ends the stream, sent by python3-h2;
+        # RFC 9112 §7.1.2: the same over HTTP/1.1 in the last chunk. The handler sees both.
+        with self.connect() as s:
+            c = H2Client(s)
+            sid = c.conn.get_next_available_stream_id()
+            c.conn.send_headers(sid, [(":method", "POST"), (":path", "/request-trailers"),
+                                      (":scheme", "http"), (":authority", "localhost")])
+            c.conn.send_data(sid, b"x" * 1000)
+            c.conn.send_headers(sid, [("x-checksum", "abc123"), ("x-parts", "1")],
+                                end_stream=True)
+            c.responses[sid] = {"headers": None, "data": bytearray(), "ended": False}
+            c.flush()
+            c.pump(lambda: c.ended(sid))
+            self.assertEqual(c.responses[sid]["headers"][":status"], "200")
+            self.assertEqual(bytes(c.responses[sid]["data"]),
+                             b"body 1000\nx-checksum: abc123\nx-parts: 1\n")
+        with socket.create_connection(("127.0.0.1", self.server.port), timeout=scaled(10)) as s:
+            s.sendall(b"POST /request-trailers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+                      b"0\r\nX-Checksum: abc123\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data)
+            self.assertTrue(data.endswith(b"body 5\nX-Checksum: abc123\n"), data)
+
     def test_concurrent_streams_and_reset(self):
         with self.connect() as s:
             c = H2Client(s)

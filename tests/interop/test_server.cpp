@@ -170,6 +170,14 @@ int main(int argc, char** argv) {
     }
     res.header("Content-Type", "text/plain").send(std::move(out));
   });
+  // The request's trailer fields (after the body length), one "name: value" line each.
+  srv.post("/request-trailers", [](const portico::request& req, portico::response& res) {
+    std::string out = "body " + std::to_string(req.body().size()) + "\n";
+    for (const auto& t : req.trailers()) {
+      out.append(t.name).append(": ").append(t.value).append("\n");
+    }
+    res.header("Content-Type", "text/plain").send(std::move(out));
+  });
   // Pushes /pushed/0 .. /pushed/N-1 (HTTP/2 server push), then answers with how many were
   // promised.
   srv.get("/push/:n", [](const portico::request& req, portico::response& res) {

@@ -207,6 +207,42 @@ TEST(Http1Session, EveryByteSplitGivesTheSameResponses) {
   }
 }
 
+TEST(Http1Session, RequestTrailersReachTheHandlerAtEverySplit) {
+  // RFC 9112 §7.1.2: the trailer section of a chunked body; kept apart from the header fields
+  // (RFC 9110 §6.5.1) and still valid while later requests move the input buffer.
+  const std::string reqs =
+      "POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\nX-Sum: 900150983cd2\r\nX-Count: 1\r\n\r\n"
+      "POST /n HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+  auto run = [&](std::size_t piece) {
+    harness h;
+    h.handler = [&h](detail::exchange& x, portico::response& res) {
+      if (x.path == "/t") {
+        h.kept.push_back(res);  // answered after the next request was read
+        return;
+      }
+      std::string t;
+      for (const auto& f : x.req().trailers())
+        t += std::string(f.name) + "=" + std::string(f.value) + ";";
+      res.send(std::string(x.path) + ":" + t);
+    };
+    h.feed(reqs, piece);
+    EXPECT_EQ(h.kept.size(), 1u);
+    if (h.kept.empty()) return std::string();
+    const portico::request req = h.kept[0].req();
+    EXPECT_EQ(req.header("x-sum"), "");
+    h.kept[0].send(std::string(req.trailer("x-sum")) + "," + std::string(req.trailer("X-COUNT")) +
+                   "," + std::to_string(req.trailers().size()));
+    return h.drain();
+  };
+  const std::string whole = run(1 << 20);
+  EXPECT_NE(whole.find("900150983cd2,1,2"), std::string::npos) << whole;
+  EXPECT_NE(whole.find("/n:"), std::string::npos);
+  EXPECT_LT(whole.find("900150983cd2,1,2"), whole.find("/n:"));
+  for (std::size_t piece = 1; piece < reqs.size(); piece += 7)
+    ASSERT_EQ(run(piece), whole) << "piece size " << piece;
+}
+
 TEST(Http1Session, HeadViewsSurviveBufferGrowthWhileAResponseIsPending) {
   harness h;
   std::string first_host;

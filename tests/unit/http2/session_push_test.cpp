@@ -400,6 +400,62 @@ TEST(Http2StreamedBody, HandlerRunsAtTheHeadAndGetsDataAsItArrives) {
   EXPECT_EQ(c.goaway(), nullptr);
 }
 
+// ---- request trailers (RFC 9113 §8.1, RFC 9110 §6.5) -------------------------------------------
+
+// Answers with "name=value;" for each request trailer, and the x-sum header field if any.
+std::string trailer_text(const portico::request& req) {
+  std::string out;
+  for (const auto& t : req.trailers())
+    out += std::string(t.name) + "=" + std::string(t.value) + ";";
+  return out + "|" + std::string(req.header("x-sum"));
+}
+
+TEST(Http2RequestTrailers, HandedToTheHandlerApartFromTheHeaders) {
+  client c;
+  c.ev.handler = [](detail::exchange& x) {
+    EXPECT_EQ(x.req().trailer("X-SUM"), "abc");  // case-insensitive lookup
+    EXPECT_EQ(x.body, "data");
+    x.make_response().send(trailer_text(x.req()));
+  };
+  c.handshake();
+  c.send(c.headers(1, client::get("/up", "POST"), false));
+  c.send(client::data(1, "data", false));
+  c.send(c.headers(1, {{"x-sum", "abc"}, {"x-count", "2"}}, true));
+  EXPECT_EQ(c.body_of(1), "x-sum=abc;x-count=2;|");  // not merged into the header fields
+  // A request without trailers on the same (reused) stream object has none.
+  c.ev.handler = [](detail::exchange& x) { x.make_response().send(trailer_text(x.req())); };
+  c.send(c.headers(3, client::get("/plain"), true));
+  EXPECT_EQ(c.body_of(3), "|");
+}
+
+TEST(Http2RequestTrailers, SeenByAStreamedBodyRouteAtTheEnd) {
+  client c;
+  c.ev.stream_bodies = true;
+  c.ev.handler = [](detail::exchange& x) {
+    portico::response res = x.make_response();
+    portico::request req = x.req();
+    x.req().on_body([res, req](std::string_view, bool last) mutable {
+      if (last) res.send(trailer_text(req));
+    });
+  };
+  c.handshake();
+  c.send(c.headers(1, client::get("/up", "POST"), false));
+  c.send(client::data(1, "piece", false));
+  c.send(c.headers(1, {{"grpc-status-like", "0"}}, true));
+  EXPECT_EQ(c.body_of(1), "grpc-status-like=0;|");
+}
+
+TEST(Http2RequestTrailers, MalformedTrailersResetTheStream) {
+  client c;
+  c.ev.handler = [](detail::exchange& x) { x.make_response().send("x"); };
+  c.handshake();
+  c.send(c.headers(1, client::get("/up", "POST"), false));
+  c.send(c.headers(1, {{":path", "/x"}}, true));  // pseudo-header in trailers (§8.1)
+  ASSERT_NE(c.rst_of(1), nullptr);
+  EXPECT_EQ(c.rst_of(1)->code, errc::protocol_error);
+  EXPECT_TRUE(c.ev.requests.empty());
+}
+
 TEST(Http2StreamedBody, ContentLengthStillChecked) {
   client c;
   c.ev.stream_bodies = true;
