@@ -1191,6 +1191,9 @@ void session::on_priority_update(const priority_update_frame& p) {
     return;
   }
   if (id <= last_peer_stream_) return;  // closed (or refused): discarded (§7.1 allows it)
+  // Updates for ids a newer stream skipped, or for a stream refused before its head was
+  // complete, can no longer apply (an opened stream took its own at the end of its head).
+  std::erase_if(idle_updates_, [&](const early_priority& e) { return e.id <= last_peer_stream_; });
   // An idle client stream: kept for when it opens, the most recent update winning.
   for (auto& e : idle_updates_) {
     if (e.id == id) {

@@ -1037,6 +1037,24 @@ TEST(Http2PriorityUpdate, OpeningAStreamDropsUpdatesForSkippedIds) {
   EXPECT_EQ(c.goaway(), nullptr);
 }
 
+TEST(Http2PriorityUpdate, ARefusedStreamLeavesNoUpdateBehind) {
+  session_config cfg;
+  cfg.max_concurrent_streams = 2;
+  client c(cfg);
+  c.ev.handler = nullptr;
+  c.handshake();
+  c.send(c.headers(1, client::get("/a"), true));  // 1 active
+  c.send(client::priority_update(5, "u=1"));      // 1 idle + 1 active
+  c.send(c.headers(3, client::get("/b"), true));  // 1 idle + 2 active: at the limit
+  c.send(c.headers(5, client::get("/c"), true));  // refused: its update is stale
+  ASSERT_NE(c.rst_of(5), nullptr);
+  EXPECT_EQ(c.rst_of(5)->code, errc::refused_stream);
+  c.ev.kept[0].send("a");  // stream 1 done once written: 1 active
+  c.drain();
+  c.send(client::priority_update(7, "u=1"));  // 1 idle + 1 active: allowed
+  EXPECT_EQ(c.goaway(), nullptr);
+}
+
 TEST(Http2PriorityUpdate, UpdateForAPushNeverPromisedIsAConnectionError) {
   client c;
   c.ev.handler = nullptr;
