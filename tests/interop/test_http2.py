@@ -21,7 +21,7 @@ import h2.connection
 import h2.events
 import h2.settings
 
-from harness import CURL, Server, curl, scaled
+from harness import CURL, Server, curl, raw_exchange, scaled
 
 HELLO = b"Hello, World!"
 NGHTTP = shutil.which("nghttp") or "/usr/bin/nghttp"
@@ -239,18 +239,12 @@ class PriorKnowledgeTest(Http2Base, unittest.TestCase):
             self.assertEqual(c.responses[sid]["headers"][":status"], "200")
             self.assertEqual(bytes(c.responses[sid]["data"]),
                              b"body 1000\nx-checksum: abc123\nx-parts: 1\n")
-        with socket.create_connection(("127.0.0.1", self.server.port), timeout=scaled(10)) as s:
-            s.sendall(b"POST /request-trailers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                      b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
-                      b"0\r\nX-Checksum: abc123\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            self.assertTrue(data.startswith(b"HTTP/1.1 200"), data)
-            self.assertTrue(data.endswith(b"body 5\nX-Checksum: abc123\n"), data)
+        r, conn = raw_exchange(self.server, b"POST /request-trailers HTTP/1.1\r\nHost: x\r\n"
+                               b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+                               b"0\r\nX-Checksum: abc123\r\n\r\n")
+        conn.close()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b"body 5\nX-Checksum: abc123\n")
 
     def test_concurrent_streams_and_reset(self):
         with self.connect() as s:
