@@ -264,6 +264,11 @@ class session final : public detail::exchange_owner {
   bool exchange_push(detail::exchange& x, std::string_view path,
                      std::span<const header_view> headers) override;
   std::uint32_t pushed_streams() const noexcept { return pushed_active_; }
+  /// Priorities kept for streams that are not open (RFC 7540 PRIORITY frames and RFC 9218
+  /// PRIORITY_UPDATEs for idle ids): each kind at most max_concurrent_streams.
+  std::size_t remembered_priorities() const noexcept {
+    return placeholders_.size() + idle_updates_.size();
+  }
   void post(std::function<void()> fn) override { events_.post(std::move(fn)); }
   void set_timeout(unsigned ms, std::function<void()> fn) override {
     events_.set_timeout(ms, std::move(fn));

@@ -43,6 +43,42 @@ TEST(Http2SessionFlood, SettingsFlood) {
   EXPECT_EQ(c.goaway()->code, errc::enhance_your_calm);
 }
 
+TEST(Http2SessionFlood, PriorityFramesForEveryIdStayBounded) {
+  // CVE-2019-9513 (resource loop) and state exhaustion through RFC 7540 PRIORITY frames: one
+  // per idle id, chained dependencies, on open streams too. The server keeps no tree: each frame
+  // updates one entry, at most max_concurrent_streams ids are remembered, and requests go on.
+  session_config cfg;
+  cfg.max_concurrent_streams = 16;
+  client c(cfg);
+  c.handshake();
+  std::string in;
+  for (std::uint32_t id = 101; id < 101 + 2 * 20000; id += 2)
+    in += client::priority(
+        id, priority_fields{(id % 3) == 0, id - 2, static_cast<std::uint16_t>(1 + id % 256)});
+  for (int i = 0; i < 5000; ++i)
+    in += client::priority(1, priority_fields{true, static_cast<std::uint32_t>(3 + 2 * i), 256});
+  c.send(in);
+  EXPECT_EQ(c.goaway(), nullptr);
+  EXPECT_LE(c.s->remembered_priorities(), cfg.max_concurrent_streams);
+  c.send(c.headers(1, client::get("/after"), true));
+  EXPECT_EQ(c.body_of(1), "hello /after");
+}
+
+TEST(Http2SessionFlood, PriorityUpdatesForIdleIdsEndInProtocolError) {
+  // RFC 9218 §7.1: prioritized idle streams plus active ones may not exceed
+  // MAX_CONCURRENT_STREAMS; a client that goes on gets PROTOCOL_ERROR, having made the server
+  // keep at most that many.
+  client c;
+  c.handshake();
+  std::string in;
+  for (std::uint32_t id = 1; id < 2 * 1000; id += 2)
+    in += client::priority_update(id, "u=1");
+  c.send(in);
+  ASSERT_NE(c.goaway(), nullptr);
+  EXPECT_EQ(c.goaway()->code, errc::protocol_error);
+  EXPECT_LE(c.s->remembered_priorities(), c.cfg.max_concurrent_streams);
+}
+
 TEST(Http2SessionFlood, RapidReset) {
   client c;
   c.ev.handler = nullptr;  // responses are slow: every reset stream cost the server a dispatch
