@@ -118,14 +118,8 @@ std::span<const header_view> request::trailers() const noexcept {
 }
 
 std::string_view request::param(std::string_view name) const noexcept {
-  // Parameter names are a few characters: compared inline rather than through memcmp.
   for (std::size_t i = 0; i < x_->param_count; ++i) {
-    const std::string_view n = x_->params[i].name;
-    if (n.size() != name.size()) continue;
-    std::size_t k = 0;
-    while (k < n.size() && n[k] == name[k])
-      ++k;
-    if (k == n.size()) return x_->params[i].value;
+    if (detail::short_equal(x_->params[i].name, name)) return x_->params[i].value;
   }
   return {};
 }
@@ -418,19 +412,13 @@ void exchange::abort() noexcept {
 
 void exchange::add_request_trailer(std::string_view name, std::string_view value) {
   // The session's limits bound the total (HTTP/1.1 trailer section, HTTP/2 field list size).
-  const auto at = static_cast<std::uint32_t>(rt_text_.size());
-  rt_text_.append(name);
-  rt_text_.append(value);
-  rt_pos_.push_back({at, static_cast<std::uint32_t>(name.size()),
-                     at + static_cast<std::uint32_t>(name.size()),
-                     static_cast<std::uint32_t>(value.size())});
+  rt_fields_.add(name, value);
 }
 
 void exchange::publish_request_trailers() {
   rt_views_.clear();
-  for (const auto& p : rt_pos_)
-    rt_views_.push_back({std::string_view(rt_text_).substr(p.name_off, p.name_len),
-                         std::string_view(rt_text_).substr(p.value_off, p.value_len)});
+  for (const response_field f : rt_fields_)
+    rt_views_.push_back({f.name, f.value});
   request_trailers = rt_views_;
 }
 
@@ -441,8 +429,7 @@ void exchange::reset() noexcept {
   body = {};
   body_storage.clear();
   request_trailers = {};
-  rt_text_.clear();
-  rt_pos_.clear();
+  rt_fields_.clear();
   rt_views_.clear();
   param_count = 0;
   head_request = false;

@@ -18,6 +18,15 @@
 
 namespace portico::detail {
 
+/// a == b for the short strings of the request path (methods, path segments, parameter names):
+/// compared inline rather than through a call to memcmp.
+inline bool short_equal(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 class exchange;
 
 /// What the protocol session provides to its exchanges.
@@ -259,13 +268,8 @@ class exchange {
   void close_file() noexcept;
 
  private:
-  // Request trailers: names and values in one buffer, their positions, then the views.
-  struct trailer_pos {
-    std::uint32_t name_off, name_len, value_off, value_len;
-  };
-  std::string rt_text_;
-  std::vector<trailer_pos> rt_pos_;
-  std::vector<header_view> rt_views_;
+  field_list rt_fields_;               // request trailers as received
+  std::vector<header_view> rt_views_;  // their views, what request_trailers shows
   portico::request req_;
   exchange_owner* owner_ = nullptr;
   exchange_recycler* recycler_ = nullptr;  // null: delete

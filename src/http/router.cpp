@@ -4,16 +4,6 @@
 
 namespace portico::http {
 
-namespace {
-// Methods and path segments are short: compared inline rather than through a call to memcmp.
-bool same(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i] != b[i]) return false;
-  return true;
-}
-}  // namespace
-
 void router::add(std::string_view method, std::string_view pattern, portico::handler h,
                  bool stream_body) {
   if (pattern.empty() || pattern.front() != '/')
@@ -62,7 +52,7 @@ bool router::match_route(const route& r, std::string_view path, detail::exchange
     bool last_in_path = slash == std::string_view::npos;
     std::string_view seg = rest.substr(0, slash);
     if (s.kind == segment::literal) {
-      if (!same(seg, s.text)) return false;
+      if (!detail::short_equal(seg, s.text)) return false;
     } else {
       if (seg.empty()) return false;
       x.params[n++] = {s.text, seg};
@@ -88,7 +78,8 @@ router::match_result router::match(std::string_view method, std::string_view pat
   match_result out;
   for (const auto& r : routes_) {
     if (!match_route(r, path, x)) continue;
-    if (same(r.method, method) || (same(method, "HEAD") && same(r.method, "GET"))) {
+    if (detail::short_equal(r.method, method) ||
+        (detail::short_equal(method, "HEAD") && detail::short_equal(r.method, "GET"))) {
       out.handler = &r.h;
       out.path_matched = true;
       out.stream_body = r.stream_body;

@@ -1195,11 +1195,9 @@ void session::on_priority_update(const priority_update_frame& p) {
   // complete, can no longer apply (an opened stream took its own at the end of its head).
   std::erase_if(idle_updates_, [&](const early_priority& e) { return e.id <= last_peer_stream_; });
   // An idle client stream: kept for when it opens, the most recent update winning.
-  for (auto& e : idle_updates_) {
-    if (e.id == id) {
-      e.prio = parse_priority(p.field_value);
-      return;
-    }
+  if (early_priority* e = find_early(idle_updates_, id)) {
+    e->prio = parse_priority(p.field_value);
+    return;
   }
   // §7.1: idle streams with a priority plus active streams "MUST NOT exceed the value of the
   // SETTINGS_MAX_CONCURRENT_STREAMS parameter. Servers that receive such a PRIORITY_UPDATE MUST
@@ -1223,15 +1221,13 @@ void session::on_priority(std::uint32_t id, const priority_fields& p) {
   // Not open: kept for an idle stream that may open later (RFC 7540 §5.3.4: state for about as
   // many streams as may be open, the oldest dropped first).
   const priority mapped = map_rfc7540(id, p);
-  for (auto& e : placeholders_) {
-    if (e.id == id) {
-      e.prio = mapped;
-      return;
-    }
+  if (early_priority* e = find_early(idle_rfc7540_, id)) {
+    e->prio = mapped;
+    return;
   }
-  if (placeholders_.size() >= std::max<std::uint32_t>(cfg_.max_concurrent_streams, 1))
-    placeholders_.erase(placeholders_.begin());
-  placeholders_.push_back({id, mapped});
+  if (idle_rfc7540_.size() >= std::max<std::uint32_t>(cfg_.max_concurrent_streams, 1))
+    idle_rfc7540_.erase(idle_rfc7540_.begin());
+  idle_rfc7540_.push_back({id, mapped});
 }
 
 priority session::map_rfc7540(std::uint32_t id, const priority_fields& p) const noexcept {
@@ -1263,14 +1259,13 @@ void session::initial_priority(stream& s) {
   } else if (use_rfc7540_priorities()) {
     if (block_priority_) {
       s.prio = map_rfc7540(s.id, *block_priority_);
-    } else {
-      for (const auto& e : placeholders_)
-        if (e.id == s.id) s.prio = e.prio;  // a PRIORITY frame sent while the stream was idle
+    } else if (const early_priority* e = find_early(idle_rfc7540_, s.id)) {
+      s.prio = e->prio;  // a PRIORITY frame sent while the stream was idle
     }
   }
   block_priority_.reset();
-  if (!placeholders_.empty())  // the stream holds its priority from now on
-    std::erase_if(placeholders_, [&](const early_priority& e) { return e.id == s.id; });
+  if (!idle_rfc7540_.empty())  // the stream holds its priority from now on
+    std::erase_if(idle_rfc7540_, [&](const early_priority& e) { return e.id == s.id; });
   if (!idle_updates_.empty()) {
     // RFC 9218 §7.1: an update sent while the stream was idle applies now; updates for ids
     // below this one can no longer apply (those streams are closed, RFC 9113 §5.1.1).
@@ -1421,6 +1416,17 @@ void session::exchange_updated(detail::exchange& base) {
   auto& s = static_cast<stream&>(base);
   if (s.state == stream_state::closed || failed_ || aborted_) return;
   if (!s.started) return;
+  if (s.kind == detail::body_kind::stream && s.ended && s.has_content_length && !s.head_request &&
+      !http::status_has_no_body(s.status) &&
+      s.body_queued + s.segment_bytes + s.body_memory.size() != s.content_length) {
+    // A streamed body that ended at another length than the Content-Length its handler set
+    // would make the response malformed (RFC 9113 §8.1.1): the stream is reset instead of
+    // ended, so the client sees an incomplete response, not a short or long one (and if
+    // nothing went out yet, not even the HEADERS). More bytes are cut at the first write past
+    // the length (take_stream_data).
+    reset_stream(s, errc::internal_error);
+    return;
+  }
   if (!s.headers_sent) send_headers(s);
   if (s.state == stream_state::closed) return;
   if (s.kind == detail::body_kind::stream) take_stream_data(s);
@@ -1445,13 +1451,6 @@ void session::send_headers(stream& s) {
   s.headers_sent = true;
   const bool no_body_status = http::status_has_no_body(s.status);
   s.no_body = s.head_request || no_body_status;
-  if (s.kind == detail::body_kind::stream && s.ended && s.has_content_length && !s.no_body &&
-      s.body_memory.size() != s.content_length) {
-    // The whole streamed body is known and is not the Content-Length the handler set: a
-    // response framed that way would be malformed (RFC 9113 §8.1.1), so none is sent.
-    reset_stream(s, errc::internal_error);
-    return;
-  }
   bool has_length = true;
   switch (s.kind) {
     case detail::body_kind::none:
@@ -1561,14 +1560,6 @@ void session::take_stream_data(stream& s) {
       reset_stream(s, errc::internal_error);
       return;
     }
-  }
-  if (s.ended && !s.no_body && s.has_content_length &&
-      s.body_queued + s.segment_bytes < s.content_length) {
-    // The handler ended with fewer bytes than its Content-Length: END_STREAM would make the
-    // response malformed (RFC 9113 §8.1.1), so the stream is reset instead and the client
-    // sees an incomplete response, not a short one.
-    reset_stream(s, errc::internal_error);
-    return;
   }
   const std::uint64_t buffered = s.segment_bytes + s.unwritten;
   if (buffered > cfg_.high_water) s.drain_wanted = true;

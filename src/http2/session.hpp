@@ -267,7 +267,7 @@ class session final : public detail::exchange_owner {
   /// Priorities kept for streams that are not open (RFC 7540 PRIORITY frames and RFC 9218
   /// PRIORITY_UPDATEs for idle ids): each kind at most max_concurrent_streams.
   std::size_t remembered_priorities() const noexcept {
-    return placeholders_.size() + idle_updates_.size();
+    return idle_rfc7540_.size() + idle_updates_.size();
   }
   void post(std::function<void()> fn) override { events_.post(std::move(fn)); }
   void set_timeout(unsigned ms, std::function<void()> fn) override {
@@ -414,7 +414,12 @@ class session final : public detail::exchange_owner {
     priority prio;
   };
   std::vector<early_priority> idle_updates_;
-  std::vector<early_priority> placeholders_;
+  std::vector<early_priority> idle_rfc7540_;
+  static early_priority* find_early(std::vector<early_priority>& v, std::uint32_t id) noexcept {
+    for (auto& e : v)
+      if (e.id == id) return &e;
+    return nullptr;
+  }
 
   // Active streams (one reference each), sorted by id in one array: at most
   // max_concurrent_streams (+ pushes) entries, so a binary search finds, and a short move

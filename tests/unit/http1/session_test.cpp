@@ -27,7 +27,7 @@ class harness final : public session_events {
   }
 
   handler_fn handler = [](detail::exchange&, portico::response& res) { res.send("ok"); };
-  std::vector<std::string> completed;  // "METHOD target status"
+  std::vector<std::string> completed;   // "METHOD target status"
   std::vector<portico::response> kept;  // responses a test answers later
   std::vector<std::function<void()>> timers;
 
@@ -163,7 +163,8 @@ TEST(Http1Session, PipelinedRequestsAreAnsweredInOrderEvenWhenCompletedOutOfOrde
 TEST(Http1Session, PipelinedResponsesAreGatheredIntoOneWrite) {
   harness h;
   std::string reqs;
-  for (int i = 0; i < 16; ++i) reqs += "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 16; ++i)
+    reqs += "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
   h.feed(reqs);
   iovec iov[64];
   file_piece fp;
@@ -176,8 +177,9 @@ TEST(Http1Session, PipelineDepthIsBounded) {
   cfg.max_pipelined = 2;
   harness h(cfg);
   h.handler = [&](detail::exchange&, portico::response& res) { h.kept.push_back(res); };
-  h.feed("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
-         "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  h.feed(
+      "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(h.kept.size(), 2u);  // the third waits in the buffer
   EXPECT_FALSE(h.s().wants_input());
   h.kept[0].send("1");
@@ -256,7 +258,8 @@ TEST(Http1Session, HeadViewsSurviveBufferGrowthWhileAResponseIsPending) {
   h.feed("GET /wait HTTP/1.1\r\nHost: first-host\r\nX-A: 1\r\n\r\n");
   ASSERT_EQ(h.kept.size(), 1u);
   // A large second head forces the input buffer to move.
-  std::string big = "GET /big HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'b') + "\r\n\r\n";
+  std::string big =
+      "GET /big HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'b') + "\r\n\r\n";
   h.feed(big, 1000);
   EXPECT_EQ(h.kept[0].req().header("host"), "first-host");
   EXPECT_EQ(h.kept[0].req().path(), "/wait");
@@ -337,7 +340,8 @@ TEST(Http1Session, HandlerIgnoringBackPressureIsCutAtTheHardLimit) {
   harness h(cfg);
   h.handler = [&](detail::exchange&, portico::response& res) {
     h.kept.push_back(res);
-    for (int i = 0; i < 20; ++i) res.write(std::string(100, 'z'));
+    for (int i = 0; i < 20; ++i)
+      res.write(std::string(100, 'z'));
   };
   h.feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_TRUE(h.kept[0].aborted());
@@ -378,8 +382,9 @@ TEST(Http1Session, ParseErrorsAnswerWithStatusAndClose) {
 
 TEST(Http1Session, ErrorAfterGoodPipelinedRequestKeepsOrder) {
   harness h;
-  h.feed("GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/9.9\r\nHost: x\r\n\r\n"
-         "GET /never HTTP/1.1\r\nHost: x\r\n\r\n");
+  h.feed(
+      "GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/9.9\r\nHost: x\r\n\r\n"
+      "GET /never HTTP/1.1\r\nHost: x\r\n\r\n");
   std::string out = h.drain();
   auto ok = out.find("HTTP/1.1 200 OK");
   auto bad = out.find("HTTP/1.1 505 ");
